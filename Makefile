@@ -1,0 +1,63 @@
+# Switchboard — build, test and demo on Debian 12 (run as root, or with sudo
+# available for `make deps`). Every target installs what it needs first.
+
+SHELL := /bin/bash
+GO    ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+export PATH := $(dir $(GO)):$(PATH)
+export CGO_ENABLED := 1
+
+# Debian packages the build, the lab and the tests need.
+DEB_PACKAGES := gcc pkg-config portaudio19-dev libopus-dev libopusfile-dev \
+	libasound2-plugins alsa-utils \
+	kamailio kamailio-sqlite-modules kamailio-presence-modules kamailio-tls-modules \
+	baresip-core sip-tester sox openssl ca-certificates \
+	chromium libnss3-tools
+
+BIN        := bin/switchboard
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEST_FLAGS ?= -race -count=1 -timeout 25m
+
+.PHONY: all deps build test demo bench lint fmt screenshots clean
+
+all: build
+
+# deps installs the missing Debian packages: one `apt-get update`, then one
+# install, and nothing at all when everything is already there.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/switchboard
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test $(TEST_FLAGS) ./...
+
+lint: deps
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt needed:"; echo "$$out"; exit 1; }
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# demo brings up the lab (Kamailio and baresip bots) and the app registered
+# to it, then prints what happens. Ctrl-C stops everything.
+demo: build
+	$(GO) run ./cmd/switchboard-lab demo --app $(BIN)
+
+bench: deps
+	$(GO) run ./cmd/switchboard-lab bench
+
+screenshots: build
+	SWITCHBOARD_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run Screenshots ./localhost/...
+
+clean:
+	rm -rf bin screenshots
