@@ -32,10 +32,10 @@ const (
 type CallEventKind string
 
 const (
-	EvIncoming     CallEventKind = "incoming"     // inbound, ringing here
-	EvRinging      CallEventKind = "ringing"      // outbound, callee alerting (no early media)
-	EvEarlyMedia   CallEventKind = "early-media"  // outbound, 183 with SDP
-	EvAnswered     CallEventKind = "answered"     // media is up: Call.Media is set
+	EvIncoming     CallEventKind = "incoming"      // inbound, ringing here
+	EvRinging      CallEventKind = "ringing"       // outbound, callee alerting (no early media)
+	EvEarlyMedia   CallEventKind = "early-media"   // outbound, 183 with SDP
+	EvAnswered     CallEventKind = "answered"      // media is up: Call.Media is set
 	EvMediaChanged CallEventKind = "media-changed" // re-INVITE changed the codec or address
 	EvRemoteHold   CallEventKind = "remote-hold"
 	EvRemoteResume CallEventKind = "remote-resume"
@@ -48,15 +48,15 @@ type EndCause string
 const (
 	CauseLocalHangup  EndCause = "local-hangup"
 	CauseRemoteHangup EndCause = "remote-hangup"
-	CauseCancelled    EndCause = "cancelled"      // we gave up before answer
-	CauseMissed       EndCause = "missed"         // caller gave up before we answered
-	CauseDeclined     EndCause = "declined"       // we or the callee declined
-	CauseBusy         EndCause = "busy"           // 486/600
-	CauseNotFound     EndCause = "not-found"      // 404/484/604
-	CauseUnavailable  EndCause = "unavailable"    // 480/408: no answer, offline
-	CauseAuthFailed   EndCause = "auth-failed"    // 401/403/407 on INVITE
-	CauseUnreachable  EndCause = "unreachable"    // transport failure, timeout
-	CauseIncompatible EndCause = "incompatible"   // 488/606: no common codec
+	CauseCancelled    EndCause = "cancelled"    // we gave up before answer
+	CauseMissed       EndCause = "missed"       // caller gave up before we answered
+	CauseDeclined     EndCause = "declined"     // we or the callee declined
+	CauseBusy         EndCause = "busy"         // 486/600
+	CauseNotFound     EndCause = "not-found"    // 404/484/604
+	CauseUnavailable  EndCause = "unavailable"  // 480/408: no answer, offline
+	CauseAuthFailed   EndCause = "auth-failed"  // 401/403/407 on INVITE
+	CauseUnreachable  EndCause = "unreachable"  // transport failure, timeout
+	CauseIncompatible EndCause = "incompatible" // 488/606: no common codec
 	CauseFailed       EndCause = "failed"
 )
 
