@@ -214,3 +214,28 @@ func TestHoldResumeSeenByPeer(t *testing.T) {
 	c.Hangup(ctx)
 	cw.wait(t, sip.EvEnded)
 }
+
+func TestOutboundCancelBeforeAnswer(t *testing.T) {
+	k := startKamailio(t)
+	bot := startBot(t, k, "1002", "manual")
+	cw := newCallWatch()
+	ua := registeredUA(t, k, "1001", cw)
+	ctx := ctx15(t)
+	c, err := ua.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw.wait(t, sip.EvRinging)
+	if _, err := bot.WaitEvent(ctx, lab.EventCallIncoming); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := cw.wait(t, sip.EvEnded); e.Cause != sip.CauseCancelled {
+		t.Fatalf("cause %s, want cancelled", e.Cause)
+	}
+	if _, err := bot.WaitEvent(ctx, lab.EventCallClosed); err != nil {
+		t.Fatalf("the callee kept ringing after CANCEL: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -176,7 +177,8 @@ func backoff(min, max time.Duration, n int) time.Duration {
 	if d > max {
 		d = max
 	}
-	return d
+	// ±20 % jitter.
+	return d - d/5 + time.Duration(mrand.Int64N(int64(d/5)*2+1))
 }
 
 // classifyRegError turns what the stack returned into a reason an agent

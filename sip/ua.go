@@ -36,7 +36,9 @@ type Options struct {
 	Expiry    time.Duration // requested registration lifetime, default 300 s
 	Keepalive time.Duration // OPTIONS ping to the PBX, default 25 s
 	// Backoff after a network failure: RetryMin doubling up to RetryMax
-	// (defaults 1 s and 30 s). Auth failures back off from AuthRetryMin
+	// (defaults 1 s and 4 s, with jitter so 300 desktops don't return to
+	// a restarted PBX in step; a PBX back from a restart sees us again
+	// within seconds). Auth failures back off from AuthRetryMin
 	// (default 30 s) up to 10 minutes, so a wrong password never hammers
 	// the PBX or locks the account.
 	RetryMin, RetryMax, AuthRetryMin time.Duration
@@ -96,7 +98,7 @@ func New(opts Options) (*UA, error) {
 	setDefault(&opts.Expiry, 300*time.Second)
 	setDefault(&opts.Keepalive, 25*time.Second)
 	setDefault(&opts.RetryMin, time.Second)
-	setDefault(&opts.RetryMax, 30*time.Second)
+	setDefault(&opts.RetryMax, 4*time.Second)
 	setDefault(&opts.AuthRetryMin, 30*time.Second)
 	if opts.UserAgent == "" {
 		opts.UserAgent = "Switchboard"
