@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +25,38 @@ type Config struct {
 	Recording RecordingConfig `toml:"recording" json:"recording"`
 	Server    ServerConfig    `toml:"server" json:"server"`
 	UI        UIConfig        `toml:"ui" json:"ui"`
+	CRM       CRMConfig       `toml:"crm" json:"crm"`
+}
+
+// CRMConfig names the Dynamics 365 organisations allowed to frame the
+// widget (one URL, or a list).
+type CRMConfig struct {
+	URL StringList `toml:"url" json:"url"`
+}
+
+// StringList decodes from a TOML string or array of strings, so an
+// administrator with one org can write url = "https://org.crm.dynamics.com".
+type StringList []string
+
+// UnmarshalTOML implements toml.Unmarshaler.
+func (l *StringList) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case string:
+		*l = StringList{x}
+	case []any:
+		out := make(StringList, 0, len(x))
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("expected a list of strings, found %T", e)
+			}
+			out = append(out, s)
+		}
+		*l = out
+	default:
+		return fmt.Errorf("expected a string or a list of strings, found %T", v)
+	}
+	return nil
 }
 
 // PBXConfig says where and how to reach the PBX.
@@ -193,6 +226,11 @@ func (c *Config) Validate() error {
 	if c.Server.Port < 0 || c.Server.Port > 65535 {
 		errs = append(errs, fmt.Errorf("server.port %d out of range", c.Server.Port))
 	}
+	for _, u := range c.CRM.URL {
+		if err := validCRMURL(u); err != nil {
+			errs = append(errs, fmt.Errorf("crm.url %q: %w", u, err))
+		}
+	}
 	switch c.UI.Language {
 	case "", "en", "zh-CN":
 	default:
@@ -224,4 +262,19 @@ func SplitHostPort(s string) (string, int, error) {
 		return "", 0, fmt.Errorf("%q is not a host name", s)
 	}
 	return host, port, nil
+}
+
+// validCRMURL accepts an https origin (path allowed, ignored by callers).
+func validCRMURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "https" || u.Host == "" {
+		return errors.New("use the https:// address of the Dynamics 365 organisation")
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("give the organisation address only, without user, query or fragment")
+	}
+	return nil
 }

@@ -103,6 +103,7 @@ const (
 	EvCall         EventType = "call"
 	EvDevice       EventType = "device"
 	EvDTMF         EventType = "dtmf"
+	EvSettings     EventType = "settings"
 )
 
 // Event is one message on the bus. Exactly one of the pointers is set,
@@ -114,6 +115,7 @@ type Event struct {
 	Call         *Call         `json:"call,omitempty"`
 	Device       *DeviceEvent  `json:"device,omitempty"`
 	DTMF         string        `json:"dtmf,omitempty"`
+	Settings     *Settings     `json:"settings,omitempty"`
 }
 
 // Bus fans events out to subscribers. Publish never blocks: a subscriber

@@ -1,0 +1,353 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// SippOptions configures RunSipp. sipp runs as a UAC: it sends the
+// scenario's requests to Target.
+type SippOptions struct {
+	// Scenario is the XML scenario text (see the Scenario* functions).
+	Scenario string
+	// Target is the "127.0.0.1:port" of the UA under test.
+	Target string
+	// Transport is "udp" (default) or "tcp". The Debian sipp build has no TLS.
+	Transport string
+	// Service is the user part of the request URI ([service]); default "test".
+	Service string
+	// Calls is how many calls to run (-m); default 1.
+	Calls int
+	// Timeout ends sipp with a failure; default 30 s. ctx can end it earlier.
+	Timeout time.Duration
+	// Username and Password answer digest challenges ([authentication]).
+	Username, Password string
+	// Keys sets scenario keywords ([name] in the XML, sipp -key).
+	Keys map[string]string
+	// ExtraArgs are appended to the sipp command line.
+	ExtraArgs []string
+	// Dir holds the scenario and logs; empty means a temporary directory
+	// removed before RunSipp returns (the logs are in the result).
+	Dir string
+	// Binary is the sipp executable; empty means "sipp" on PATH.
+	Binary string
+}
+
+// SippResult is the outcome of a sipp run.
+type SippResult struct {
+	// ExitCode is sipp's: 0 all calls passed, 1 some failed, 97 internal
+	// error, 99 normal exit without calls processed, 255 fatal error.
+	ExitCode int
+	// Messages is the trace of every SIP message sent and received.
+	Messages string
+	// Errors holds unexpected messages and sipp's error log.
+	Errors string
+	// Output is sipp's stdout and stderr (statistics screens).
+	Output string
+	// Responses lists the status codes of responses sipp received, in
+	// order (retransmissions included).
+	Responses []int
+}
+
+// Passed reports whether every call followed the scenario.
+func (r *SippResult) Passed() bool { return r.ExitCode == 0 }
+
+// FinalResponse returns the last final (>= 200) status received, 0 if none.
+func (r *SippResult) FinalResponse() int {
+	for i := len(r.Responses) - 1; i >= 0; i-- {
+		if r.Responses[i] >= 200 {
+			return r.Responses[i]
+		}
+	}
+	return 0
+}
+
+// Summary is a short description for test failures.
+func (r *SippResult) Summary() string {
+	return fmt.Sprintf("sipp exit %d, responses %v\n--- errors ---\n%s\n--- messages ---\n%s", r.ExitCode, r.Responses, r.Errors, r.Messages)
+}
+
+// RunSipp runs one sipp scenario to completion. The error is for failures
+// to run sipp at all; a scenario that did not pass is reported by
+// SippResult.Passed with the traces to explain why.
+func RunSipp(ctx context.Context, opts SippOptions) (*SippResult, error) {
+	if opts.Scenario == "" || opts.Target == "" {
+		return nil, errors.New("lab: SippOptions needs Scenario and Target")
+	}
+	binary := opts.Binary
+	if binary == "" {
+		binary = "sipp"
+	}
+	if _, err := exec.LookPath(binary); err != nil {
+		return nil, fmt.Errorf("lab: %s not found (%w); install Debian package sip-tester", binary, err)
+	}
+	dir := opts.Dir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "labsipp-")
+		if err != nil {
+			return nil, fmt.Errorf("lab: sipp directory: %w", err)
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	scen := filepath.Join(dir, "scenario.xml")
+	if err := os.WriteFile(scen, []byte(opts.Scenario), 0o644); err != nil {
+		return nil, fmt.Errorf("lab: write sipp scenario: %w", err)
+	}
+	transport := "u1"
+	switch strings.ToLower(opts.Transport) {
+	case "", "udp":
+	case "tcp":
+		transport = "t1"
+	default:
+		return nil, fmt.Errorf("lab: sipp transport %q: want udp or tcp", opts.Transport)
+	}
+	port, err := FreePort("both")
+	if err != nil {
+		return nil, err
+	}
+	mport, err := FreePort("udp")
+	if err != nil {
+		return nil, err
+	}
+	service := opts.Service
+	if service == "" {
+		service = "test"
+	}
+	calls := opts.Calls
+	if calls <= 0 {
+		calls = 1
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	msgFile := filepath.Join(dir, "messages.log")
+	errFile := filepath.Join(dir, "errors.log")
+	args := []string{
+		"-sf", scen, "-m", strconv.Itoa(calls), "-l", strconv.Itoa(calls),
+		"-i", "127.0.0.1", "-p", strconv.Itoa(port), "-mi", "127.0.0.1", "-mp", strconv.Itoa(mport),
+		"-t", transport, "-s", service, "-nostdin",
+		"-timeout", fmt.Sprintf("%ds", int(timeout.Seconds()+0.5)), "-timeout_error",
+		"-trace_msg", "-message_file", msgFile, "-trace_err", "-error_file", errFile,
+	}
+	if opts.Username != "" {
+		args = append(args, "-au", opts.Username, "-ap", opts.Password)
+	}
+	for k, v := range opts.Keys {
+		args = append(args, "-key", k, v)
+	}
+	args = append(args, opts.ExtraArgs...)
+	args = append(args, opts.Target)
+
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "TERM=dumb")
+	out, runErr := cmd.CombinedOutput()
+	res := &SippResult{Output: string(out)}
+	if b, err := os.ReadFile(msgFile); err == nil {
+		res.Messages = string(b)
+	}
+	if b, err := os.ReadFile(errFile); err == nil {
+		res.Errors = string(b)
+	}
+	res.Responses = receivedStatuses(res.Messages)
+	var ee *exec.ExitError
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &ee):
+		res.ExitCode = ee.ExitCode()
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("lab: sipp stopped: %w", ctx.Err())
+		}
+	default:
+		return res, fmt.Errorf("lab: run sipp: %w", runErr)
+	}
+	return res, nil
+}
+
+var sippStatusRE = regexp.MustCompile(`(?m)^SIP/2\.0 (\d{3}) `)
+
+// receivedStatuses extracts the status lines of received messages from a
+// sipp message trace, whose blocks start with a dashed line followed by
+// "UDP message received [n] bytes :" or "... sent ...".
+func receivedStatuses(trace string) []int {
+	var out []int
+	for _, blk := range strings.Split(trace, "----------------------------------------------- ") {
+		head, body, ok := strings.Cut(blk, "\n")
+		if !ok {
+			continue
+		}
+		nl := strings.Index(body, "\n")
+		if nl < 0 {
+			continue
+		}
+		if !strings.Contains(body[:nl], "received") {
+			_ = head
+			continue
+		}
+		if m := sippStatusRE.FindStringSubmatch(body[nl:]); m != nil {
+			code, _ := strconv.Atoi(m[1])
+			out = append(out, code)
+		}
+	}
+	return out
+}
+
+// sippInvite is the scenario family: one INVITE with a chosen body, the
+// expected final status, then ACK (and for 2xx, a BYE after HoldMS).
+var sippInvite = template.Must(template.New("invite").Parse(`<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="{{.Name}}">
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      From: "sipp" <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      User-Agent: sipp
+      Subject: {{.Name}}
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+{{.SDP}}
+    ]]>
+  </send>
+
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="{{.Code}}" rrs="true" timeout="{{.TimeoutMS}}"/>
+{{if .Answered}}
+  <send>
+    <![CDATA[
+
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      From: "sipp" <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      [routes]
+      CSeq: 1 ACK
+      Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+
+  <pause milliseconds="{{.HoldMS}}"/>
+
+  <send retrans="500">
+    <![CDATA[
+
+      BYE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch];rport
+      From: "sipp" <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      [routes]
+      CSeq: 2 BYE
+      Contact: <sip:sipp@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+
+  <recv response="200" crlf="true"/>
+{{else}}
+  <!-- ACK for a non-2xx final response belongs to the INVITE transaction:
+       same branch as the INVITE, five scenario elements earlier. -->
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-5];rport
+      From: "sipp" <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+{{end}}
+  <ResponseTimeRepartition value="10, 20, 30, 40, 50, 100, 150, 200"/>
+  <CallLengthRepartition value="10, 50, 100, 500, 1000, 5000, 10000"/>
+</scenario>
+`))
+
+type sippInviteData struct {
+	Name, SDP         string
+	Code              int
+	Answered          bool
+	HoldMS, TimeoutMS int
+}
+
+func renderSippInvite(d sippInviteData) string {
+	if d.TimeoutMS == 0 {
+		d.TimeoutMS = 20000
+	}
+	var b strings.Builder
+	if err := sippInvite.Execute(&b, d); err != nil {
+		panic(err) // the template and its data are fixed in this file
+	}
+	return b.String()
+}
+
+// Session descriptions of the ready-made scenarios. sipp fills [media_ip]
+// and [media_port] (its RTP echo port).
+const (
+	// SDPGarbage is not SDP at all, though labelled application/sdp.
+	SDPGarbage = "this is not an SDP body\nv=banana\nm=audio notaport RTP/AVP x y z\nc=IN IP9 ???\n"
+	// SDPOnlyG729 offers only G.729 (payload type 18).
+	SDPOnlyG729 = "v=0\no=sipp 1 1 IN IP4 [media_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 18\na=rtpmap:18 G729/8000\na=sendrecv\n"
+	// SDPNoCodecs has an audio line with no payload types.
+	SDPNoCodecs = "v=0\no=sipp 1 1 IN IP4 [media_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP\na=sendrecv\n"
+	// SDPPCMU offers PCMU and telephone-event.
+	SDPPCMU = "v=0\no=sipp 1 1 IN IP4 [media_ip]\ns=-\nc=IN IP4 [media_ip]\nt=0 0\nm=audio [media_port] RTP/AVP 0 101\na=rtpmap:0 PCMU/8000\na=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\na=ptime:20\na=sendrecv\n"
+)
+
+// ScenarioInviteBadSDP sends an INVITE whose body is garbage and expects
+// final status code (488 or 400 are the usual answers), then ACKs it.
+func ScenarioInviteBadSDP(code int) string {
+	return ScenarioInvite("invite-bad-sdp", SDPGarbage, code, 0)
+}
+
+// ScenarioInviteOnlyG729 sends an INVITE offering only G.729 and expects
+// final status code (488 Not Acceptable Here from a UA without G.729).
+func ScenarioInviteOnlyG729(code int) string {
+	return ScenarioInvite("invite-only-g729", SDPOnlyG729, code, 0)
+}
+
+// ScenarioInviteAnswered sends a PCMU INVITE, expects 200, ACKs, keeps
+// the call up for hold, then sends BYE and expects 200.
+func ScenarioInviteAnswered(hold time.Duration) string {
+	return ScenarioInvite("invite-answered", SDPPCMU, 200, hold)
+}
+
+// ScenarioInvite builds an INVITE scenario with any SDP body (sipp
+// keywords allowed) and expected final status code. A 2xx code makes a
+// full call (ACK, hold, BYE); other codes get the transaction's ACK.
+func ScenarioInvite(name, sdp string, code int, hold time.Duration) string {
+	return renderSippInvite(sippInviteData{
+		Name: name, SDP: sdp, Code: code,
+		Answered: code >= 200 && code < 300, HoldMS: int(hold.Milliseconds()),
+	})
+}
