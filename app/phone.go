@@ -59,8 +59,9 @@ type line struct {
 	sc       *sip.Call
 	call     Call
 	audio    *audio.Call
+	port     *sip.Port
 	rec      *recording
-	ringStop context.CancelFunc
+	ringStop func()
 	quality  Quality
 }
 
@@ -431,9 +432,7 @@ func (p *Phone) onCall(e sip.CallEvent) {
 		p.update(e.Call, func(l *line) {
 			if l.call.State == CallDialing {
 				l.call.State = CallRinging
-				ctx, cancel := context.WithCancel(context.Background())
-				l.ringStop = cancel
-				go p.playTone(ctx, p.settings.Speaker, audio.RingbackTone())
+				l.ringStop = p.startTone(p.settings.Speaker, audio.RingbackTone())
 			}
 		})
 	case sip.EvAnswered:
@@ -479,8 +478,6 @@ func (p *Phone) onIncoming(sc *sip.Call) {
 		State: CallIncoming, Started: sc.Created, Waiting: waiting,
 	}}
 	p.lines = append(p.lines, l)
-	ctx, cancel := context.WithCancel(context.Background())
-	l.ringStop = cancel
 	c := l.call
 	auto := p.settings.AutoAnswer && !waiting
 	ringer := p.settings.Ringer
@@ -498,30 +495,41 @@ func (p *Phone) onIncoming(sc *sip.Call) {
 		}()
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l.call.State != CallIncoming {
+		return // answered or gone already
+	}
 	if waiting {
 		// Call waiting: a beep in the earpiece of the call in progress,
 		// never the ringer, which would blast the agent's desk.
-		p.mu.Lock()
 		if p.focus != nil && p.focus.audio != nil {
 			a := p.focus.audio
 			a.PlayTone(audio.CallWaitingTone())
-			go func() { <-ctx.Done(); a.StopTone() }()
+			l.ringStop = a.StopTone
 		}
-		p.mu.Unlock()
 		return
 	}
-	go p.playTone(ctx, ringer, audio.RingerTone())
+	l.ringStop = p.startTone(ringer, audio.RingerTone())
 }
 
-// playTone plays t on device until ctx ends; a missing device is logged.
-func (p *Phone) playTone(ctx context.Context, device string, t audio.Tone) {
+// startTone plays t on device until the returned stop is called; stop
+// returns once the device is released, so the call's own stream can open
+// it next (some drivers allow one stream per device).
+func (p *Phone) startTone(device string, t audio.Tone) (stop func()) {
 	if p.opts.Audio == nil {
-		return
+		return func() {}
 	}
-	if err := p.opts.Audio.PlayRinger(ctx, device, t); err != nil {
-		p.log.Warn("could not play tone", "device", device, "error", err)
-		p.bus.Publish(Event{Type: EvDevice, Device: &DeviceEvent{Kind: "error", Name: device, Error: err.Error()}})
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := p.opts.Audio.PlayRinger(ctx, device, t); err != nil {
+			p.log.Warn("could not play tone", "device", device, "error", err)
+			p.bus.Publish(Event{Type: EvDevice, Device: &DeviceEvent{Kind: "error", Name: device, Error: err.Error()}})
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 func (p *Phone) onAnswered(sc *sip.Call) {
@@ -582,9 +590,10 @@ func (p *Phone) startAudio(l *line) {
 		recorder = l.rec.r
 	}
 	p.mu.Unlock()
+	port := m.Port()
 	a, err := audio.StartCall(context.Background(), audio.CallOptions{
 		System: p.opts.Audio, Mic: set.Mic, Speaker: set.Speaker,
-		Port: m, Codec: codec, DTMFPayloadType: m.DTMFPayloadType(),
+		Port: port, Codec: codec, DTMFPayloadType: m.DTMFPayloadType(),
 		OnDTMF: func(d rune) {
 			p.bus.Publish(Event{Type: EvDTMF, DTMF: string(d), Call: &Call{ID: id}})
 		},
@@ -592,12 +601,14 @@ func (p *Phone) startAudio(l *line) {
 		Logger: p.opts.Logger.With("call", id),
 	})
 	if err != nil {
+		port.Close()
 		p.log.Error("audio could not start; the call stays up without sound", "error", err)
 		p.bus.Publish(Event{Type: EvDevice, Device: &DeviceEvent{Kind: "error", Error: err.Error()}})
 		return
 	}
 	p.mu.Lock()
 	l.audio = a
+	l.port = port
 	a.SetMute(l.call.Muted)
 	p.mu.Unlock()
 }
@@ -613,6 +624,10 @@ func (p *Phone) stopAudioLocked(l *line) {
 	l.quality = Quality{LossPct: q.LossPct, JitterMs: q.JitterMs, RTTMs: q.RTTMs, MOS: q.MOS}
 	_ = l.audio.Close()
 	l.audio = nil
+	if l.port != nil {
+		l.port.Close()
+		l.port = nil
+	}
 }
 
 func (p *Phone) onEnded(e sip.CallEvent) {

@@ -553,6 +553,10 @@ type Media struct {
 	dtmfPT uint8
 	rttMs  float64
 	closed bool
+
+	cur      *Port
+	pumpOnce sync.Once
+	stopped  chan struct{} // closed when the pump ends
 }
 
 func newMedia(med *diago.DialogMedia, log interface{ Warn(string, ...any) }) *Media {
@@ -563,6 +567,8 @@ func newMedia(med *diago.DialogMedia, log interface{ Warn(string, ...any) }) *Me
 		ssrc: binary.BigEndian.Uint32(b[:4]),
 		seq:  binary.BigEndian.Uint16(b[4:]),
 		log:  log,
+
+		stopped: make(chan struct{}),
 	}
 	m.refreshCodec()
 	if rs := med.RTPSession(); rs != nil {
@@ -641,30 +647,60 @@ func (m *Media) RTTMs() float64 {
 	return m.rttMs
 }
 
-// ReadRTP blocks for the next RTP packet (audio or telephone-event).
-func (m *Media) ReadRTP(buf []byte, pkt *rtp.Packet) (int, error) {
+// Port returns a view of the call's RTP for one audio pipeline and makes
+// it the one that receives. A pipeline stopped for hold closes its port;
+// the next one (on resume) takes a new port, so no stale reader ever
+// competes for packets.
+func (m *Media) Port() *Port {
+	p := &Port{m: m, ch: make(chan *rtp.Packet, 64), done: make(chan struct{})}
+	m.mu.Lock()
+	m.cur = p
+	m.mu.Unlock()
+	m.pumpOnce.Do(func() { go m.pump() })
+	return p
+}
+
+// pump is the one reader of the call's RTP socket. It follows the RTP
+// session across re-INVITEs and hands packets to the current port.
+func (m *Media) pump() {
+	defer close(m.stopped)
+	buf := make([]byte, 1500)
 	for {
 		rs := m.med.RTPSession()
 		if rs == nil {
-			return 0, errors.New("call media closed")
+			return
 		}
-		n, err := rs.ReadRTP(buf, pkt)
-		if err == nil {
-			return n, nil
+		var pkt rtp.Packet
+		n, err := rs.ReadRTP(buf, &pkt)
+		if err != nil {
+			m.mu.Lock()
+			closed := m.closed
+			m.mu.Unlock()
+			// A re-INVITE may swap the RTP session under us: go on with
+			// the new one unless the call is over.
+			if closed || m.med.RTPSession() == rs {
+				return
+			}
+			continue
+		}
+		if n == 0 {
+			continue // diago parses but drops packets while we are sendonly
 		}
 		m.mu.Lock()
-		closed := m.closed
+		p := m.cur
 		m.mu.Unlock()
-		// A re-INVITE may swap the RTP session under us: retry on the new
-		// one unless the call is over.
-		if closed || m.med.RTPSession() == rs {
-			return 0, err
+		if p == nil {
+			continue
+		}
+		select {
+		case p.ch <- pkt.Clone():
+		default: // the pipeline is stuck: drop rather than block the socket
 		}
 	}
 }
 
 // WriteRTP sends one packet; it fills in the version, SSRC and sequence.
-func (m *Media) WriteRTP(pkt *rtp.Packet) error {
+func (m *Media) writeRTP(pkt *rtp.Packet) error {
 	rs := m.med.RTPSession()
 	if rs == nil {
 		return errors.New("call media closed")
@@ -680,6 +716,56 @@ func (m *Media) WriteRTP(pkt *rtp.Packet) error {
 	m.seq++
 	m.mu.Unlock()
 	return rs.WriteRTP(pkt)
+}
+
+// Port is one audio pipeline's view of a call's RTP; it implements
+// audio.RTPPort.
+type Port struct {
+	m    *Media
+	ch   chan *rtp.Packet
+	done chan struct{}
+	once sync.Once
+}
+
+// ErrPortClosed is returned by a closed port or once the call's media ended.
+var ErrPortClosed = errors.New("call media closed")
+
+// ReadRTP blocks for the next packet (audio or telephone-event).
+func (p *Port) ReadRTP(buf []byte, pkt *rtp.Packet) (int, error) {
+	select {
+	case got := <-p.ch:
+		n := copy(buf, got.Payload)
+		*pkt = *got
+		pkt.Payload = buf[:n]
+		return n, nil
+	case <-p.done:
+		return 0, ErrPortClosed
+	case <-p.m.stopped:
+		return 0, ErrPortClosed
+	}
+}
+
+// WriteRTP sends one packet unless the port is closed.
+func (p *Port) WriteRTP(pkt *rtp.Packet) error {
+	select {
+	case <-p.done:
+		return ErrPortClosed
+	default:
+	}
+	return p.m.writeRTP(pkt)
+}
+
+// Close detaches the port; a blocked ReadRTP returns ErrPortClosed.
+func (p *Port) Close() error {
+	p.once.Do(func() {
+		close(p.done)
+		p.m.mu.Lock()
+		if p.m.cur == p {
+			p.m.cur = nil
+		}
+		p.m.mu.Unlock()
+	})
+	return nil
 }
 
 func (m *Media) close() {

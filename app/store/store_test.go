@@ -97,6 +97,17 @@ func TestOpenEmptyFileAndReopen(t *testing.T) {
 	if err != nil || c.Disposition != DispMissed || c.Interrupted {
 		t.Fatalf("after reopen: call = %+v, %v", c, err)
 	}
+	if runtime.GOOS != "windows" {
+		for _, suffix := range []string{"-wal", "-shm"} {
+			fi, err := os.Stat(path + suffix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if perm := fi.Mode().Perm(); perm != 0o600 {
+				t.Errorf("%s mode = %v, want 0600", suffix, perm)
+			}
+		}
+	}
 }
 
 // An upgrade runs only the missing steps and keeps what the older schema
