@@ -208,8 +208,16 @@ func (p *Phone) lineFor(sc *sip.Call) *line {
 	return nil
 }
 
-// publish sends l's snapshot; callers hold no lock.
+// publish sends a call snapshot; callers hold no lock.
 func (p *Phone) publish(c Call) {
+	attrs := []any{"id", c.ID, "direction", c.Direction, "number", c.Number, "state", c.State}
+	if c.Codec != "" {
+		attrs = append(attrs, "codec", c.Codec)
+	}
+	if c.State == CallEnded {
+		attrs = append(attrs, "disposition", c.Disposition, "reason", c.Reason)
+	}
+	p.log.Info("call", attrs...)
 	p.bus.Publish(Event{Type: EvCall, Call: &c})
 }
 
@@ -594,6 +602,7 @@ func (p *Phone) startAudio(l *line) {
 	a, err := audio.StartCall(context.Background(), audio.CallOptions{
 		System: p.opts.Audio, Mic: set.Mic, Speaker: set.Speaker,
 		Port: port, Codec: codec, DTMFPayloadType: m.DTMFPayloadType(),
+		DTMFClockRate: 8000, // the SIP room offers telephone-event/8000 only
 		OnDTMF: func(d rune) {
 			p.bus.Publish(Event{Type: EvDTMF, DTMF: string(d), Call: &Call{ID: id}})
 		},

@@ -235,6 +235,13 @@ func TestCallAudioBothWaysPerCodec(t *testing.T) {
 				t.Fatalf("negotiated %q, want %q", active.Codec, tc.ours)
 			}
 			time.Sleep(2 * time.Second)
+			// DTMF on every codec (the event clock differs from Opus's).
+			if err := r.phone.SendDTMF(ctx, c.ID, "7#"); err != nil {
+				t.Fatal(err)
+			}
+			if err := bot.WaitDTMF(ctx, "7#"); err != nil {
+				t.Fatalf("the bot got DTMF %q: %v", bot.ReceivedDTMF(), err)
+			}
 			if err := r.phone.Hangup(ctx, c.ID); err != nil {
 				t.Fatal(err)
 			}

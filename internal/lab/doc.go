@@ -16,5 +16,18 @@
 //
 // Programs used (Debian packages): kamailio, kamailio-sqlite-modules,
 // kamailio-presence-modules, kamailio-tls-modules, baresip-core,
-// sip-tester (sipp).
+// sip-tester (sipp). ALSA's "null" PCM (libasound2, pulled in by
+// baresip-core) stands in for the bots' sound cards.
+//
+// Facts about the programs that shaped this package:
+//   - baresip 1.0's aufile refuses a WAV whose rate differs from the
+//     source rate, so bots set ausrc_srate 16000 and let baresip resample
+//     to each codec. Account audio_codecs need "name/rate/channels"
+//     (G722/16000/1, opus/48000/2) or they are silently ignored.
+//   - baresip 1.0 emits no CALL_INCOMING for auto-answered calls and no
+//     hold events; a peer's re-INVITE appears as CALL_REMOTE_SDP "offer".
+//   - baresip 1.0's mwi module can loop SUBSCRIBEs forever, so MWI is
+//     checked with sipp instead.
+//   - Kamailio's "myself" compares ports: a port-less alias of 127.0.0.1
+//     makes every loopback Contact look local and breaks in-dialog routing.
 package lab

@@ -20,7 +20,8 @@ import (
 //     server send their PUBLISH through the network to it (outbound_proxy).
 //   - TCP and TLS clients are reached over the connection they opened
 //     (fix_nated_register stores the source; set_contact_alias keeps it for
-//     dialogs), because UAs such as sipgo do not listen for TCP.
+//     call dialogs; fix_nated_contact for subscriptions, whose NOTIFYs
+//     presence sends itself), because UAs such as sipgo may not listen.
 var kamailioCfg = template.Must(template.New("kamailio.cfg").Parse(`#!KAMAILIO
 #!define DBURL "sqlite://{{.DBPath}}"
 #!define LABDOMAIN "{{.Domain}}"
@@ -56,6 +57,7 @@ loadmodule "maxfwd.so"
 loadmodule "usrloc.so"
 loadmodule "registrar.so"
 loadmodule "textops.so"
+loadmodule "textopsx.so"
 loadmodule "siputils.so"
 loadmodule "xlog.so"
 loadmodule "sanity.so"
@@ -133,9 +135,9 @@ request_route {
 	remove_hf("Route");
 	if (is_method("INVITE|SUBSCRIBE")) {
 		record_route();
-		if ($proto != "udp") {
-			set_contact_alias();
-		}
+	}
+	if (is_method("INVITE") && $proto != "udp") {
+		set_contact_alias();
 	}
 {{if .Presence}}	if (is_method("INVITE")) {
 		setflag(4);
@@ -235,7 +237,13 @@ route[LOCATION] {
 
 route[PRESENCE] {
 	if (!is_method("PUBLISH|SUBSCRIBE")) return;
-{{if .Presence}}	if (!t_newtran()) {
+{{if .Presence}}	if (is_method("SUBSCRIBE") && $proto != "udp") {
+		# NOTIFYs are sent by this server to the stored Contact: make it the
+		# address of the subscriber's own connection, and let presence see it.
+		fix_nated_contact();
+		msg_apply_changes();
+	}
+	if (!t_newtran()) {
 		sl_reply_error();
 		exit;
 	}

@@ -292,40 +292,136 @@ func TestCodecs(t *testing.T) {
 
 func TestPresence(t *testing.T) {
 	k := StartKamailioT(t, KamailioOptions{})
-	// baresip's mwi module subscribes to message-summary for its account.
-	a := StartBotT(t, BotOptions{Kamailio: k, Extension: "1001", AccountParams: ";mwi=yes", ExtraConfig: "module_app mwi.so\n"})
-	b := StartBotT(t, BotOptions{Kamailio: k, Extension: "1002"})
-	ctx := testCtx(t, 30*time.Second)
-
-	if err := k.SetMWI(ctx, "1001", 2, 1); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		ev, err := a.WaitEvent(ctx, EventMWINotify)
+	ctx := testCtx(t, 60*time.Second)
+	subscribe := func(t *testing.T, transport, target, event, accept, re string) {
+		t.Helper()
+		res, err := RunSipp(ctx, SippOptions{
+			Scenario: ScenarioSubscribe(event, accept, re),
+			Target:   k.Addr(transport), Transport: transport, Service: target,
+			Username: "1003", Password: k.Password("1003"),
+			Keys:    map[string]string{"user": "1003", "domain": k.Domain()},
+			Timeout: 15 * time.Second,
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(ev.Param, "Voice-Message: 2/1") {
-			break
+		if !res.Passed() {
+			t.Fatalf("SUBSCRIBE %s for %s: %s", event, target, res.Summary())
 		}
 	}
 
-	// pua_dialoginfo publishes the dialog state of calls.
-	if err := a.Dial(ctx, k.URI("1002")); err != nil {
+	t.Run("message-summary", func(t *testing.T) {
+		if err := k.SetMWI(ctx, "1001", 2, 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.WaitPresentity(ctx, "1001", "message-summary"); err != nil {
+			t.Fatal(err)
+		}
+		subscribe(t, "udp", "1001", "message-summary", "application/simple-message-summary", "Voice-Message: 2/1")
+		// And over TCP.
+		subscribe(t, "tcp", "1001", "message-summary", "application/simple-message-summary", "Voice-Message: 2/1")
+	})
+
+	t.Run("dialog", func(t *testing.T) {
+		a := StartBotT(t, BotOptions{Kamailio: k, Extension: "1001"})
+		b := StartBotT(t, BotOptions{Kamailio: k, Extension: "1002"})
+		if err := a.Dial(ctx, k.URI("1002")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.WaitEvent(ctx, EventCallEstablished); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := k.WaitPresentity(ctx, "1002", "dialog"); err != nil {
+			t.Fatal(err)
+		}
+		subscribe(t, "udp", "1002", "dialog", "application/dialog-info+xml", "<state>confirmed</state>")
+		if err := a.Hangup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.WaitEvent(ctx, EventCallClosed); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestNamedDomain runs the PBX under a domain name that does not resolve:
+// clients reach it through Addr as their outbound proxy.
+func TestNamedDomain(t *testing.T) {
+	k := StartKamailioT(t, KamailioOptions{Domain: "lab.switchboard.test", NoPresence: true,
+		Users: map[string]string{"200": "secret200", "201": "secret201"}})
+	a := StartBotT(t, BotOptions{Kamailio: k, Extension: "200"})
+	b := StartBotT(t, BotOptions{Kamailio: k, Extension: "201", Transport: "tls"})
+	ctx := testCtx(t, 30*time.Second)
+	if a.AOR() != "sip:200@lab.switchboard.test" || k.URI("201") != "sip:201@lab.switchboard.test" {
+		t.Fatalf("AOR %s, URI %s", a.AOR(), k.URI("201"))
+	}
+	if err := a.Dial(ctx, k.URI("201")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.WaitEvent(ctx, EventCallEstablished); err != nil {
 		t.Fatal(err)
 	}
-	for _, ext := range []string{"1001", "1002"} {
-		if _, err := k.WaitPresentity(ctx, ext, "dialog"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := a.Hangup(ctx); err != nil {
+	if err := b.Hangup(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.WaitEvent(ctx, EventCallClosed); err != nil {
+	if _, err := a.WaitEvent(ctx, EventCallClosed); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := k.Presentities(ctx); err == nil {
+		t.Error("Presentities worked without presence")
+	}
+}
+
+// TestSippServerScenarios points baresip at sipp's server scenarios: a
+// plain answered call, and hold/resume with baresip's hold and resume.
+func TestSippServerScenarios(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		scenario string
+		hold     bool
+	}{
+		{"answer", ScenarioAnswer(), false},
+		{"hold and resume", ScenarioAnswerHoldResume(), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t, 40*time.Second)
+			s, err := StartSipp(ctx, SippOptions{Scenario: tt.scenario, Service: "3000", Timeout: 30 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			bot := StartBotT(t, BotOptions{Extension: "2002", NoRegister: true})
+			if err := bot.Dial(ctx, s.URI("3000")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := bot.WaitEvent(ctx, EventCallEstablished); err != nil {
+				t.Fatal(err)
+			}
+			if tt.hold {
+				if err := bot.Hold(ctx); err != nil {
+					t.Fatal(err)
+				}
+				// The resume must follow the hold's transaction, not race it.
+				if _, err := bot.WaitEvent(ctx, EventCallRemoteSDP); err != nil {
+					t.Fatal(err)
+				}
+				if err := bot.Resume(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := bot.WaitEvent(ctx, EventCallRemoteSDP); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := bot.Hangup(ctx); err != nil {
+				t.Fatal(err)
+			}
+			res, err := s.Wait(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !res.Passed() {
+				t.Fatal(res.Summary())
+			}
+		})
 	}
 }

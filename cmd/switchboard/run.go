@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"switchboard/app"
+	"switchboard/app/store"
+	"switchboard/audio"
+	"switchboard/localhost"
+)
+
+// runPhone runs the phone and its local server until ctx ends.
+func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger) error {
+	cfg, err := app.LoadConfig(g.configPath)
+	if err != nil {
+		return err
+	}
+	if !g.headless {
+		log.Info("the tray companion is not part of this build yet; running headless")
+	}
+	if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
+		return fmt.Errorf("creating the data directory: %w", err)
+	}
+	st, err := store.Open(ctx, store.Options{Path: filepath.Join(g.dataDir, "switchboard.db"), Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// Without PortAudio the phone still registers and the widget still
+	// works; calls carry no sound until a device appears.
+	sys, err := audio.NewSystem(audio.SystemOptions{Logger: log})
+	if err != nil {
+		log.Error("no sound system; calls will be silent", "error", err)
+		sys = nil
+	} else {
+		defer sys.Close()
+	}
+
+	var pw string
+	if cfg.PBX.Server != "" && cfg.Account.Extension != "" {
+		pw, err = password(g, cfg, stdin)
+		if err != nil {
+			return err
+		}
+	} else {
+		log.Warn("no PBX account configured: set [pbx] server and [account] extension in " + g.configPath)
+	}
+
+	phone, err := app.NewPhone(app.PhoneOptions{
+		Config: cfg, Password: pw, Store: st, Audio: sys, Logger: log, DataDir: g.dataDir,
+	})
+	if err != nil {
+		return err
+	}
+	if err := phone.Start(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := phone.Close(cctx); err != nil {
+			log.Warn("closing the phone", "error", err)
+		}
+	}()
+	if sys != nil {
+		go func() {
+			if err := sys.Watch(ctx, 2*time.Second); err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("device watch stopped", "error", err)
+			}
+		}()
+	}
+
+	tokenFile, err := localhost.DefaultTokenFile()
+	if err != nil {
+		return err
+	}
+	srv, err := localhost.New(localhost.Options{
+		Addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Server.Port)),
+		DataDir:    g.dataDir,
+		TokenFile:  tokenFile,
+		CRMOrigins: cfg.CRM.URL,
+		Phone:      &widgetPhone{phone: phone, st: st, sys: sys},
+		Logger:     log,
+		Version:    version,
+	})
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	defer srv.Close()
+	log.Info("widget ready", "url", srv.URL())
+	for _, u := range cfg.CRM.URL {
+		if cu, err := srv.ChannelURL(u); err == nil {
+			log.Info("channel URL for Dynamics 365", "url", cu)
+		}
+	}
+	<-ctx.Done()
+	log.Info("stopping")
+	return nil
+}
