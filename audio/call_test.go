@@ -44,13 +44,18 @@ func (d *digits) get() string {
 }
 
 func startPair(t *testing.T, sys *System, codec Codec, optsA, optsB CallOptions) (*Call, *Call, *audiotest.UDPPort, *audiotest.UDPPort) {
+	return startPairOn(t, sys, sys, codec, optsA, optsB)
+}
+
+// startPairOn starts A on sysA and B on sysB (nil: no sound devices).
+func startPairOn(t *testing.T, sysA, sysB *System, codec Codec, optsA, optsB CallOptions) (*Call, *Call, *audiotest.UDPPort, *audiotest.UDPPort) {
 	t.Helper()
 	pa, pb, err := audiotest.NewUDPPortPair()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pa.Close(); pb.Close() })
-	optsA.System, optsB.System = sys, sys
+	optsA.System, optsB.System = sysA, sysB
 	optsA.Port, optsB.Port = pa, pb
 	optsA.Codec, optsB.Codec = codec, codec
 	optsA.Logger, optsB.Logger = testLogger(t), testLogger(t)
@@ -119,8 +124,9 @@ func TestCallBothWays(t *testing.T) {
 			if sa.Mic != "micA" || sa.Speaker != "spkA" {
 				t.Errorf("A uses %q/%q", sa.Mic, sa.Speaker)
 			}
-			// 3 s at 50 packets/s, less start-up.
-			if sa.PacketsSent < 130 || sb.Jitter.Played < 120 {
+			// 3 s at 50 packets/s, less start-up and the DTMF packets; the
+			// bounds are loose because a loaded machine delays ticks.
+			if sa.PacketsSent < 100 || sb.Jitter.Played < 80 {
 				t.Errorf("A sent %d packets, B played %d", sa.PacketsSent, sb.Jitter.Played)
 			}
 			if sb.LossPct > 1 || sb.MOS < 4 {
@@ -269,10 +275,9 @@ func TestCallWithoutDevices(t *testing.T) {
 	events, stop := sys.Subscribe(16)
 	defer stop()
 	pcma, _ := LookupCodec("pcma")
-	a, b, _, _ := startPair(t, sys, pcma,
+	a, b, _, _ := startPairOn(t, sys, nil, pcma,
 		CallOptions{Mic: "headset", Speaker: "headset"},
 		CallOptions{})
-	b.opts.System = nil
 	waitEvent(t, events, DeviceFailed, "headset")
 	time.Sleep(time.Second)
 	if s := a.Stats(); s.PacketsSent < 40 {

@@ -192,3 +192,59 @@ func FuzzJitterBuffer(f *testing.F) {
 		}
 	})
 }
+
+// TestJitterBufferGaps interleaves telephone-event packets (which use
+// sequence numbers but carry no audio) with audio: no loss may be counted
+// and the audio must play in order.
+func TestJitterBufferGaps(t *testing.T) {
+	jb := NewJitterBuffer(JitterOptions{ClockRate: 8000})
+	now := time.Unix(0, 0)
+	buf := make([]byte, 8)
+	var played []byte
+	seq := uint16(65530)
+	for i := range 40 {
+		if i >= 10 && i < 17 {
+			jb.PushGap(seq, now) // a digit instead of audio
+		} else {
+			jb.Push(seq, uint32(i)*160, []byte{byte(i)}, now)
+		}
+		seq++
+		now = now.Add(20 * time.Millisecond)
+		if n, _, st := jb.Pop(buf); st == JitterPacket && n == 1 {
+			played = append(played, buf[0])
+		}
+	}
+	for range 5 {
+		if n, _, st := jb.Pop(buf); st == JitterPacket && n == 1 {
+			played = append(played, buf[0])
+		}
+	}
+	st := jb.Stats()
+	if st.Lost != 0 || st.Played != 33 {
+		t.Errorf("stats %+v, want 33 played and none lost", st)
+	}
+	for i := 1; i < len(played); i++ {
+		if played[i] <= played[i-1] {
+			t.Fatalf("played out of order: %v", played)
+		}
+	}
+}
+
+func TestDTMFDedup(t *testing.T) {
+	var d dtmfDedup
+	steps := []struct {
+		ts   uint32
+		ev   uint8
+		want bool
+	}{
+		{1000, 5, true}, {1000, 5, false}, {1000, 5, false}, // updates and end retransmits
+		{1800, 5, true},  // the same digit pressed again: new timestamp
+		{1800, 11, true}, // a different event at the same timestamp
+		{1000, 5, false}, // a straggler of the first press
+	}
+	for i, s := range steps {
+		if got := d.first(s.ts, s.ev); got != s.want {
+			t.Errorf("step %d (%d, %d): first = %v", i, s.ts, s.ev, got)
+		}
+	}
+}

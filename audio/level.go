@@ -1,6 +1,8 @@
 package audio
 
 import (
+	"context"
+	"errors"
 	"math"
 	"sync"
 )
@@ -61,4 +63,27 @@ func toDBFS(v float64) float64 {
 		return SilenceDBFS
 	}
 	return math.Max(SilenceDBFS, 20*math.Log10(v))
+}
+
+// MonitorInput reads the named microphone ("" for the default) into m
+// until ctx ends, for the settings screen's live meter outside a call.
+func (s *System) MonitorInput(ctx context.Context, device string, m *LevelMeter) error {
+	st, err := s.OpenInput(device)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	err = paced(ctx, func(int) bool {
+		pcm, _, err := st.Read()
+		if err == nil {
+			m.Update(pcm)
+		} else if !errors.Is(err, ErrNoDevice) {
+			return false
+		}
+		return true
+	}, st.Rate)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
 }

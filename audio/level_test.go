@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -26,5 +27,20 @@ func TestLevelMeter(t *testing.T) {
 	l = m.Level()
 	if l.RMS != SilenceDBFS || math.Abs(l.Peak+26) > 0.5 {
 		t.Errorf("after 1 s silence %+v, want RMS floor and peak -26", l)
+	}
+}
+
+func TestMonitorInput(t *testing.T) {
+	audiotest.DefaultALSA(t)
+	sys := newTestSystem(t)
+	var m LevelMeter
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := sys.MonitorInput(ctx, audiotest.MicName, &m); err != nil {
+		t.Fatal(err)
+	}
+	// The default mic hears a sine of peak 0.5: RMS -9 dBFS.
+	if l := m.Level(); math.Abs(l.RMS+9) > 1 {
+		t.Errorf("mic meter %+v, want RMS about -9 dBFS", l)
 	}
 }

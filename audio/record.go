@@ -47,10 +47,9 @@ type Recorder struct {
 
 	local, remote     []int16 // pending 16 kHz samples per party
 	rsLocal, rsRemote *Resampler
-	scratch           []int16
 	frame             []int16
 	packet            []byte
-	granule           int64 // 48 kHz samples, including the pre-skip
+	granule           int64 // 48 kHz samples decoded so far (pre-skip included)
 	samples           int64 // 16 kHz frames encoded
 	err               error
 	closed            bool
@@ -83,7 +82,6 @@ func NewRecorder(w io.Writer, opts RecorderOptions) (*Recorder, error) {
 		channels: ch,
 		frame:    make([]int16, recordFrame*ch),
 		packet:   make([]byte, 1500),
-		granule:  recordPreSkip,
 	}
 	if err := r.writeHeaders(); err != nil {
 		return nil, fmt.Errorf("audio: write recording header: %w", err)
@@ -183,6 +181,25 @@ func (r *Recorder) encodeLocked(final bool) {
 	}
 }
 
+// flushLookahead encodes one frame of silence so the encoder's look-ahead
+// releases the end of the audio, and marks the final granule position as
+// pre-skip plus the audio actually recorded: players trim the padding.
+func (r *Recorder) flushLookahead() {
+	if r.err != nil || r.samples == 0 {
+		return
+	}
+	clear(r.frame)
+	n, err := r.enc.Encode(r.frame, r.packet)
+	if err != nil {
+		r.err = fmt.Errorf("audio: encode recording: %w", err)
+		return
+	}
+	end := recordPreSkip + r.samples*(48000/recordRate)
+	if err := r.ogg.writePacket(r.packet[:n], end, false); err != nil {
+		r.err = fmt.Errorf("audio: write recording: %w", err)
+	}
+}
+
 // takeFrame removes one frame from the front of *buf, zero-padded when short.
 func takeFrame(buf *[]int16) []int16 {
 	var f [recordFrame]int16
@@ -208,6 +225,7 @@ func (r *Recorder) Close() error {
 	}
 	r.closed = true
 	r.encodeLocked(true)
+	r.flushLookahead()
 	if err := r.ogg.close(); err != nil && r.err == nil {
 		r.err = err
 	}
