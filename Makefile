@@ -53,8 +53,9 @@ fmt:
 demo: build
 	$(GO) run ./cmd/switchboard-lab demo --app $(BIN)
 
-bench: deps
-	$(GO) run ./cmd/switchboard-lab bench
+bench: build
+	$(GO) test -run XXX -bench . -benchtime 200x ./audio/ ./sip/ ./app/store/ 2>&1 | grep -E "^(Benchmark|ok)" || true
+	$(GO) run ./cmd/switchboard-lab bench --app $(BIN)
 
 screenshots: build
 	SWITCHBOARD_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run Screenshots ./localhost/...

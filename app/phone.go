@@ -121,11 +121,40 @@ func (p *Phone) Start(ctx context.Context) error {
 	if err := p.loadSettings(ctx); err != nil {
 		return err
 	}
+	if p.opts.Audio != nil {
+		go p.relayDevices(ctx)
+	}
 	if p.ua == nil {
 		return nil
 	}
 	go p.heartbeat(ctx)
 	return p.ua.Start(ctx)
+}
+
+// relayDevices publishes the audio room's device changes on the bus.
+func (p *Phone) relayDevices(ctx context.Context) {
+	ch, cancel := p.opts.Audio.Subscribe(32)
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-ch:
+			if !ok {
+				return
+			}
+			role := "speaker"
+			if e.Input {
+				role = "mic"
+			}
+			d := DeviceEvent{Kind: e.Kind.String(), Role: role, Name: e.Name, Fallback: e.Actual}
+			if e.Err != nil {
+				d.Error = e.Err.Error()
+			}
+			p.log.Info("audio device", "kind", d.Kind, "role", d.Role, "name", d.Name, "now", d.Fallback)
+			p.bus.Publish(Event{Type: EvDevice, Device: &d})
+		}
+	}
 }
 
 // Close hangs up, unregisters and stops.

@@ -587,3 +587,42 @@ func TestUnsupportedCodecOfferRefused(t *testing.T) {
 		t.Fatalf("a call we cannot answer rang: %d calls", n)
 	}
 }
+
+func TestMissingDeviceFallsBackAndCallWorks(t *testing.T) {
+	r := newRig(t, rigOptions{codecs: []string{"pcmu"}})
+	ctx := ctxT(t, 30*time.Second)
+	if _, err := r.phone.UpdateSettings(ctx, func(s *app.Settings) error {
+		s.Mic = "usb-headset-unplugged"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	bot := r.bot("1002", 800, nil, "auto")
+	devices := r.phone.Subscribe(64)
+	defer devices.Close()
+	c, err := r.phone.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitCall("answer", state(app.CallActive))
+	deadline := time.After(10 * time.Second)
+	for fell := false; !fell; {
+		select {
+		case e := <-devices.C:
+			if e.Type == app.EvDevice && e.Device.Kind == "fallback" && e.Device.Role == "mic" {
+				if e.Device.Name != "usb-headset-unplugged" {
+					t.Fatalf("fallback event names %q", e.Device.Name)
+				}
+				fell = true
+			}
+		case <-deadline:
+			t.Fatal("no fallback event for a missing microphone")
+		}
+	}
+	time.Sleep(2 * time.Second)
+	r.phone.Hangup(ctx, c.ID)
+	r.waitCall("end", state(app.CallEnded))
+	bot.WaitEvent(ctx, lab.EventCallClosed)
+	// The default capture device is the lab microphone: the bot hears it.
+	assertBotHeard(t, bot)
+}

@@ -267,6 +267,11 @@ func (u *UA) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating SIP client: %w", err)
 	}
+	tx := &requester{ua: sua}
+	if u.opts.Transport == "udp" {
+		tx.laddr = &sip.Addr{IP: bindIP, Port: port}
+	}
+	cli.TxRequester = tx
 	u.cli = cli
 
 	u.dg = diago.NewDiago(sua,
@@ -411,4 +416,64 @@ func freePort(network string, ip net.IP) (int, error) {
 		defer l.Close()
 		return l.Addr().(*net.TCPAddr).Port, nil
 	}
+}
+
+// requester sends every request through sipgo's transaction layer, but
+// fixes two things for in-dialog requests (re-INVITE, BYE, ...): they
+// leave from our bound UDP socket (sipgo's dialogs skip the client's local
+// address, so they would go out of a fresh socket no NAT has seen), and
+// they go to the first Route of the dialog's route set, as RFC 3261 12.2.1.1
+// says (a cloned request keeps the remote target as its destination, which
+// bypasses a record-routing proxy).
+type requester struct {
+	ua    *sipgo.UserAgent
+	laddr *sip.Addr
+}
+
+func (r *requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	if r.laddr != nil && req.Laddr.IP == nil {
+		r.laddr.Copy(&req.Laddr)
+	}
+	// An in-dialog request carries the route set: its first hop wins over
+	// any destination copied from the remote target (sip.Request.Clone
+	// freezes one before the dialog adds the Route headers).
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		if h := req.GetHeader("Route"); h != nil {
+			if dest, ok := routeDestination(h.Value()); ok {
+				req.SetDestination(dest)
+			}
+		}
+	}
+	if req.IsAck() {
+		return nil, r.ua.TransportLayer().WriteMsg(req)
+	}
+	return r.ua.TransactionLayer().Request(ctx, req)
+}
+
+// routeDestination is the host:port of the first URI in a Route value.
+func routeDestination(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if i := strings.IndexByte(v, ','); i >= 0 {
+		v = v[:i]
+	}
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, "<") {
+		end := strings.IndexByte(v, '>')
+		if end < 0 {
+			return "", false
+		}
+		v = v[1:end]
+	}
+	var u sip.Uri
+	if err := sip.ParseUri(v, &u); err != nil || u.Host == "" {
+		return "", false
+	}
+	port := u.Port
+	if port == 0 {
+		port = 5060
+		if u.IsEncrypted() {
+			port = 5061
+		}
+	}
+	return net.JoinHostPort(u.Host, strconv.Itoa(port)), true
 }

@@ -335,9 +335,11 @@ func (b *Bot) config(tone string) string {
 	}
 	w("call_local_timeout", "120")
 	w("call_max_calls", "4")
-	// No sound card: play into ALSA's null PCM; sndfile records before it.
-	w("audio_player", "alsa,null")
-	w("audio_alert", "alsa,null")
+	// No sound card: play into an aubridge device nothing reads. (ALSA's
+	// null PCM has no clock, so a player on it spins a whole core per
+	// call.) sndfile records what is decoded before it reaches the player.
+	w("audio_player", "aubridge,sink-"+b.opts.Extension)
+	w("audio_alert", "aubridge,alert-"+b.opts.Extension)
 	w("audio_source", "aufile,"+tone)
 	w("ausrc_srate", strconv.Itoa(botSourceRate))
 	w("ausrc_channels", "1")
@@ -349,7 +351,7 @@ func (b *Bot) config(tone string) string {
 	// Without it the SDP carries the host's non-loopback address.
 	w("net_interface", "127.0.0.1")
 	w("module_path", "/usr/lib/baresip/modules")
-	for _, m := range []string{"g711.so", "g722.so", "opus.so", "sndfile.so", "alsa.so", "aufile.so"} {
+	for _, m := range []string{"g711.so", "g722.so", "opus.so", "sndfile.so", "aubridge.so", "aufile.so"} {
 		w("module", m)
 	}
 	w("module_tmp", "account.so")

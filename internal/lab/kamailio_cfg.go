@@ -143,7 +143,13 @@ request_route {
 		setflag(4);
 	}
 {{end}}	if (!($rd == LABDOMAIN || uri == myself)) {
-		sl_send_reply("403", "Not relaying to foreign domains");
+		# Authenticated lab users may call any SIP address, as on a PBX
+		# that allows outbound SIP URI dialling; strangers may not relay.
+		if (!($fd == LABDOMAIN || from_uri == myself)) {
+			sl_send_reply("403", "Not relaying to foreign domains");
+			exit;
+		}
+		route(RELAY);
 		exit;
 	}
 	route(PRESENCE);
