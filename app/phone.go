@@ -472,6 +472,8 @@ func (p *Phone) onCall(e sip.CallEvent) {
 				l.ringStop = p.startTone(p.settings.Speaker, audio.RingbackTone())
 			}
 		})
+	case sip.EvEarlyMedia:
+		p.onEarlyMedia(e.Call)
 	case sip.EvAnswered:
 		p.onAnswered(e.Call)
 	case sip.EvRemoteHold, sip.EvRemoteResume:
@@ -569,6 +571,30 @@ func (p *Phone) startTone(device string, t audio.Tone) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
+// onEarlyMedia plays what the far end sends before answering (the PBX's
+// ringback, "the number you dialled...") instead of our own ringback.
+func (p *Phone) onEarlyMedia(sc *sip.Call) {
+	p.mu.Lock()
+	l := p.lineFor(sc)
+	if l == nil {
+		p.mu.Unlock()
+		return
+	}
+	if l.ringStop != nil {
+		l.ringStop()
+		l.ringStop = nil
+	}
+	if l.call.State == CallDialing {
+		l.call.State = CallRinging
+	}
+	p.mu.Unlock()
+	p.startAudio(l)
+	p.mu.Lock()
+	c := l.call
+	p.mu.Unlock()
+	p.publish(c)
+}
+
 func (p *Phone) onAnswered(sc *sip.Call) {
 	p.mu.Lock()
 	l := p.lineFor(sc)
@@ -595,7 +621,12 @@ func (p *Phone) onAnswered(sc *sip.Call) {
 	if err := p.st.AnswerCall(context.Background(), c.ID, now, c.Codec); err != nil {
 		p.log.Warn("history: could not record answer", "error", err)
 	}
-	p.startAudio(l)
+	p.mu.Lock()
+	early := l.audio != nil // already playing early media
+	p.mu.Unlock()
+	if !early {
+		p.startAudio(l)
+	}
 	p.publish(c)
 }
 

@@ -35,9 +35,12 @@ func logger() *slog.Logger {
 }
 
 type rigOptions struct {
+	domain     string // SIP domain of the lab PBX; a name lets it relay to sipp
 	codecs     []string
 	autoAnswer bool
 	record     bool
+	srtp       string
+	transport  string
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -45,7 +48,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	alsa := audiotest.DefaultALSA(t) // before PortAudio starts
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	k, err := lab.StartKamailio(ctx, lab.KamailioOptions{Logger: logger()})
+	k, err := lab.StartKamailio(ctx, lab.KamailioOptions{Logger: logger(), Domain: o.domain})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,8 +66,16 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	t.Cleanup(func() { sys.Close() })
 
 	cfg := app.DefaultConfig()
-	cfg.PBX.Server = k.Addr("udp")
+	cfg.PBX.Transport = "udp"
+	if o.transport != "" {
+		cfg.PBX.Transport = o.transport
+	}
+	cfg.PBX.Server = k.Addr(cfg.PBX.Transport)
 	cfg.PBX.Domain = k.Domain()
+	cfg.PBX.CAFile = k.CAFile()
+	if o.srtp != "" {
+		cfg.PBX.SRTP = o.srtp
+	}
 	cfg.Account.Extension = "1001"
 	cfg.Audio.Mic = audiotest.MicName
 	cfg.Audio.Speaker = audiotest.SpeakerName
@@ -133,12 +144,15 @@ func state(s app.CallState) func(app.Call) bool {
 }
 
 func (r *rig) bot(ext string, tone float64, codecs []string, answer string) *lab.Bot {
+	return r.botWith(lab.BotOptions{Extension: ext, ToneHz: tone, Codecs: codecs, AnswerMode: answer})
+}
+
+func (r *rig) botWith(o lab.BotOptions) *lab.Bot {
 	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	b, err := lab.StartBot(ctx, lab.BotOptions{
-		Kamailio: r.k, Extension: ext, ToneHz: tone, Codecs: codecs, AnswerMode: answer, Logger: logger(),
-	})
+	o.Kamailio, o.Logger = r.k, logger()
+	b, err := lab.StartBot(ctx, o)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -625,4 +639,71 @@ func TestMissingDeviceFallsBackAndCallWorks(t *testing.T) {
 	bot.WaitEvent(ctx, lab.EventCallClosed)
 	// The default capture device is the lab microphone: the bot hears it.
 	assertBotHeard(t, bot)
+}
+
+func TestLocalRingback(t *testing.T) {
+	r := newRig(t, rigOptions{codecs: []string{"pcmu"}})
+	ctx := ctxT(t, 30*time.Second)
+
+	// A callee that only rings: our own ringback plays in the earpiece.
+	r.bot("1002", 800, nil, "manual")
+	c, err := r.phone.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitCall("ringing", state(app.CallRinging))
+	time.Sleep(1500 * time.Millisecond)
+	rb := audio.RingbackTone()
+	if got := r.heard(); audiotest.ToneRatio(got, audiotest.DeviceFileRate, rb.Freqs[0], 25) < 0.6 {
+		t.Fatalf("no local ringback while the callee rings (dominant %.0f Hz over %d samples)",
+			audiotest.DominantFrequency(got, audiotest.DeviceFileRate), len(got))
+	}
+	r.phone.Hangup(ctx, c.ID)
+	r.waitCall("cancelled", state(app.CallEnded))
+
+}
+
+// SRTP (SDES) over TLS signalling: both directions carry audio, and a
+// phone that requires SRTP refuses a plain-RTP caller.
+func TestTLSAndSRTP(t *testing.T) {
+	r := newRig(t, rigOptions{codecs: []string{"pcmu"}, srtp: "required", transport: "tls"})
+	secure := r.botWith(lab.BotOptions{Extension: "1002", ToneHz: 800, SRTP: true, Transport: "tls"})
+	ctx := ctxT(t, 40*time.Second)
+
+	c, err := r.phone.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.waitCall("answer", state(app.CallActive))
+	time.Sleep(2 * time.Second)
+	r.phone.Hangup(ctx, c.ID)
+	r.waitCall("end", state(app.CallEnded))
+	secure.WaitEvent(ctx, lab.EventCallClosed)
+	assertWeHeard(t, r.heard(), 800)
+	assertBotHeard(t, secure)
+
+	time.Sleep(time.Second) // baresip names recordings by the second
+	if err := secure.Dial(ctx, r.k.AOR("1001")); err != nil {
+		t.Fatal(err)
+	}
+	in := r.waitCall("incoming", state(app.CallIncoming))
+	r.phone.Answer(ctx, in.ID)
+	r.waitCall("answer", state(app.CallActive))
+	time.Sleep(2 * time.Second)
+	secure.Hangup(ctx)
+	r.waitCall("end", state(app.CallEnded))
+	assertWeHeard(t, r.heard(), 800)
+	assertBotHeard(t, secure)
+
+	plain := r.bot("1003", 600, nil, "auto")
+	if err := plain.Dial(ctx, r.k.AOR("1001")); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := plain.WaitEvent(ctx, lab.EventCallClosed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Param != "488 Not Acceptable Here" {
+		t.Fatalf("a plain-RTP caller saw %q, want 488", ev.Param)
+	}
 }

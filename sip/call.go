@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/diago"
@@ -223,21 +224,36 @@ func DialString(s string) string {
 func (c *Call) runOutbound(ctx context.Context) {
 	u := c.ua
 	ringing := false
+	onResponse := func(res *sip.Response) error {
+		// 183 with SDP is early media (announcements, the PBX's own
+		// ringback): reported as such below, not as plain ringing.
+		early := res.StatusCode == 183 && len(res.Body()) > 0
+		if (res.StatusCode == 180 || res.StatusCode == 183) && !early && !ringing {
+			ringing = true
+			c.ua.emit(CallEvent{Call: c, Kind: EvRinging, Code: res.StatusCode})
+		}
+		return nil
+	}
 	med, err := c.client.Invite(ctx, diago.InviteClientOptions{
-		Username: u.opts.AuthID,
-		Password: u.opts.Password,
-		OnResponse: func(res *sip.Response) error {
-			switch {
-			case res.StatusCode == 180 || res.StatusCode == 183:
-				if !ringing {
-					ringing = true
-					c.ua.emit(CallEvent{Call: c, Kind: EvRinging, Code: res.StatusCode})
-				}
-			}
-			return nil
-		},
-		OnMediaUpdate: func(*diago.DialogMedia) { c.mediaChanged() },
+		Username:         u.opts.AuthID,
+		Password:         u.opts.Password,
+		OnResponse:       onResponse,
+		OnMediaUpdate:    func(*diago.DialogMedia) { c.mediaChanged() },
+		EarlyMediaDetect: true,
 	})
+	if errors.Is(err, diago.ErrClientEarlyMedia) {
+		c.mu.Lock()
+		c.med = med
+		c.port = newMedia(med, c.ua.opts.Logger)
+		// Early media is heard, not answered: nothing is sent until the
+		// 200, which also keeps our writes away from diago applying it.
+		c.port.sendOff.Store(true)
+		c.mu.Unlock()
+		u.emit(CallEvent{Call: c, Kind: EvEarlyMedia, Code: 183})
+		err = c.client.WaitAnswer(ctx, med, sipgo.AnswerOptions{
+			Username: u.opts.AuthID, Password: u.opts.Password, OnResponse: onResponse,
+		})
+	}
 	if err == nil {
 		err = c.client.Ack(ctx)
 	}
@@ -250,7 +266,12 @@ func (c *Call) runOutbound(ctx context.Context) {
 	c.mu.Lock()
 	c.med = med
 	c.answered = true
-	c.port = newMedia(med, c.ua.opts.Logger)
+	if c.port == nil {
+		c.port = newMedia(med, c.ua.opts.Logger)
+	} else {
+		c.port.refreshCodec()
+		c.port.sendOff.Store(false)
+	}
 	if h := c.client.InviteRequest.CallID(); h != nil {
 		c.sipCallID = h.Value()
 	}
@@ -556,6 +577,7 @@ type Media struct {
 
 	cur      *Port
 	pumpOnce sync.Once
+	sendOff  atomic.Bool // early media: receive only
 	stopped  chan struct{} // closed when the pump ends
 }
 
@@ -701,6 +723,9 @@ func (m *Media) pump() {
 
 // WriteRTP sends one packet; it fills in the version, SSRC and sequence.
 func (m *Media) writeRTP(pkt *rtp.Packet) error {
+	if m.sendOff.Load() {
+		return nil
+	}
 	rs := m.med.RTPSession()
 	if rs == nil {
 		return errors.New("call media closed")

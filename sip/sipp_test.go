@@ -113,7 +113,7 @@ func TestScriptedCalleeHoldResume(t *testing.T) {
 	cw.wait(t, sip.EvAnswered)
 	// sipp's script takes the ACK strictly before the re-INVITE; our ACK
 	// goes through Kamailio, so give it a moment to get there first.
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(time.Second)
 	if err := c.Hold(ctx); err != nil {
 		t.Fatal(err)
 	}

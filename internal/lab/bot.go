@@ -79,7 +79,10 @@ type BotOptions struct {
 	// CAFile verifies the registrar's TLS certificate; default
 	// Kamailio.CAFile().
 	CAFile string
-	// AnswerMode is "auto" (default: answer at once) or "manual" (wait for
+	// SRTP makes the bot insist on SDES-keyed SRTP (RTP/SAVP) both ways.
+	SRTP bool
+	// AnswerMode is "auto" (default: answer at once), "early" (183 with
+	// early media, answer on Accept) or "manual" (wait for
 	// Accept; CALL_INCOMING is emitted).
 	AnswerMode string
 	// ToneHz is the sine the bot sends in calls; default 800.
@@ -229,9 +232,9 @@ func (b *Bot) prepare() error {
 	switch o.AnswerMode {
 	case "":
 		o.AnswerMode = "auto"
-	case "auto", "manual":
+	case "auto", "manual", "early":
 	default:
-		return fmt.Errorf("lab: bot answer mode %q: want auto or manual", o.AnswerMode)
+		return fmt.Errorf("lab: bot answer mode %q: want auto, manual or early", o.AnswerMode)
 	}
 	regint := 600
 	if o.RegisterInterval > 0 {
@@ -274,6 +277,9 @@ func (b *Bot) prepare() error {
 
 	acct := fmt.Sprintf("<%s>;auth_pass=%s;answermode=%s;regint=%d;audio_codecs=%s",
 		b.aor, o.Password, o.AnswerMode, regint, codecList(o.Codecs))
+	if o.SRTP {
+		acct += ";mediaenc=srtp-mand"
+	}
 	if !strings.Contains(o.AccountParams, "mwi=") {
 		// The mwi module is not loaded by default; say so to the account too.
 		acct += ";mwi=no"
@@ -351,7 +357,7 @@ func (b *Bot) config(tone string) string {
 	// Without it the SDP carries the host's non-loopback address.
 	w("net_interface", "127.0.0.1")
 	w("module_path", "/usr/lib/baresip/modules")
-	for _, m := range []string{"g711.so", "g722.so", "opus.so", "sndfile.so", "aubridge.so", "aufile.so"} {
+	for _, m := range []string{"g711.so", "g722.so", "opus.so", "sndfile.so", "aubridge.so", "aufile.so", "srtp.so"} {
 		w("module", m)
 	}
 	w("module_tmp", "account.so")
