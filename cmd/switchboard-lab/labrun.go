@@ -25,21 +25,21 @@ import (
 // sound devices in a private HOME: the "microphone" plays a tone and the
 // "speaker" and "ringer" write what they play to files.
 type labApp struct {
-	dir     string
-	home    string
-	cfgPath string
-	dataDir string
-	bin     string
-	env     []string
-	port    int
-	cmd     *exec.Cmd
-	started time.Time
+	dir      string
+	home     string
+	cfgPath  string
+	dataDir  string
+	bin      string
+	env      []string
+	port     int
+	password string
+	cmd      *exec.Cmd
+	started  time.Time
 
 	mu         sync.Mutex
 	registered time.Time
 	regCh      chan struct{}
 	widgetCh   chan struct{} // closed once the local server serves
-	widgetOnce sync.Once
 	lines      func(string) // every log line of the app, if set
 	exited     chan struct{}
 }
@@ -140,24 +140,47 @@ func startApp(ctx context.Context, o labAppOptions) (*labApp, error) {
 	)
 	a.env = append(a.env, o.extraEnv...)
 
-	a.cmd = exec.Command(a.bin, "--headless", "--config", a.cfgPath, "run")
-	a.cmd.Env = append(a.env, "SWITCHBOARD_PASSWORD="+o.k.Password("1001"))
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	stderr, err := a.cmd.StderrPipe()
-	if err != nil {
+	a.password = o.k.Password("1001")
+	if err := a.launch(); err != nil {
 		return nil, err
 	}
-	a.started = time.Now()
-	if err := a.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting switchboard: %w", err)
-	}
-	go a.readLog(stderr)
-	go func() { a.cmd.Wait(); close(a.exited) }()
 	return a, nil
 }
 
+// launch starts the app process on the prepared files.
+func (a *labApp) launch() error {
+	a.cmd = exec.Command(a.bin, "--headless", "--config", a.cfgPath, "run")
+	a.cmd.Env = append(a.env, "SWITCHBOARD_PASSWORD="+a.password)
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	stderr, err := a.cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.registered = time.Time{}
+	a.regCh, a.widgetCh, a.exited = make(chan struct{}), make(chan struct{}), make(chan struct{})
+	a.mu.Unlock()
+	a.started = time.Now()
+	if err := a.cmd.Start(); err != nil {
+		return fmt.Errorf("starting switchboard: %w", err)
+	}
+	exited := a.exited
+	go a.readLog(stderr, a.regCh, a.widgetCh)
+	go func() { a.cmd.Wait(); close(exited) }()
+	return nil
+}
+
+// crash kills the app at once, as a power cut or a crash would, and
+// starts it again on the same data.
+func (a *labApp) crashAndRestart() error {
+	_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
+	<-a.exited
+	return a.launch()
+}
+
 // readLog watches the app's log for registration and passes lines on.
-func (a *labApp) readLog(r io.Reader) {
+func (a *labApp) readLog(r io.Reader, regCh, widgetCh chan struct{}) {
+	var widgetOnce sync.Once
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
@@ -166,12 +189,12 @@ func (a *labApp) readLog(r io.Reader) {
 			a.mu.Lock()
 			if a.registered.IsZero() {
 				a.registered = time.Now()
-				close(a.regCh)
+				close(regCh)
 			}
 			a.mu.Unlock()
 		}
 		if strings.Contains(line, `msg="widget ready"`) {
-			a.widgetOnce.Do(func() { close(a.widgetCh) })
+			widgetOnce.Do(func() { close(widgetCh) })
 		}
 		if a.lines != nil {
 			a.lines(line)
@@ -182,9 +205,12 @@ func (a *labApp) readLog(r io.Reader) {
 // waitRegistered returns how long the app took from start to registered,
 // once its local API is up too.
 func (a *labApp) waitRegistered(ctx context.Context) (time.Duration, error) {
+	a.mu.Lock()
+	widgetCh, regCh, exited := a.widgetCh, a.regCh, a.exited
+	a.mu.Unlock()
 	select {
-	case <-a.widgetCh:
-	case <-a.exited:
+	case <-widgetCh:
+	case <-exited:
 		return 0, errors.New("switchboard exited before serving its API")
 	case <-ctx.Done():
 		return 0, ctx.Err()
@@ -192,11 +218,11 @@ func (a *labApp) waitRegistered(ctx context.Context) (time.Duration, error) {
 		return 0, errors.New("switchboard did not serve its API within 20 s")
 	}
 	select {
-	case <-a.regCh:
+	case <-regCh:
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return a.registered.Sub(a.started), nil
-	case <-a.exited:
+	case <-exited:
 		return 0, errors.New("switchboard exited before registering")
 	case <-ctx.Done():
 		return 0, ctx.Err()

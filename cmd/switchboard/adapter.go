@@ -86,24 +86,11 @@ func (w *widgetPhone) SendDTMF(ctx context.Context, id, digits string) error {
 }
 
 func (w *widgetPhone) History(ctx context.Context, q localhost.HistoryQuery) (localhost.HistoryPage, error) {
-	page, err := w.st.ListCalls(ctx, store.Query{
-		Search: q.Search, Direction: q.Direction, Disposition: q.Disposition,
-		From: q.From, To: q.To, Limit: q.Limit, Offset: q.Offset,
-	})
-	if err != nil {
-		if errors.Is(err, store.ErrInvalid) {
-			return localhost.HistoryPage{}, &localhost.FieldError{Field: "query", Message: err.Error()}
-		}
-		return localhost.HistoryPage{}, err
+	page, err := w.st.ListCalls(ctx, q)
+	if errors.Is(err, store.ErrInvalid) {
+		return page, &localhost.FieldError{Field: "query", Message: err.Error()}
 	}
-	out := localhost.HistoryPage{Total: page.Total, Calls: make([]localhost.HistoryRecord, 0, len(page.Calls))}
-	for _, c := range page.Calls {
-		out.Calls = append(out.Calls, localhost.HistoryRecord{
-			ID: c.ID, Direction: c.Direction, Number: c.Number, Name: c.Name, Disposition: c.Disposition,
-			Started: c.Start, Answered: c.Answer, Ended: c.End, DurationSec: int(math.Round(c.DurationSec)),
-		})
-	}
-	return out, nil
+	return page, err
 }
 
 func toWidgetSettings(s app.Settings) localhost.Settings {

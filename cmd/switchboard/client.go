@@ -68,8 +68,12 @@ func clientCmd(ctx context.Context, g globals, cmd string, args []string, stdout
 			return err
 		}
 		for _, h := range page.Calls {
-			fmt.Fprintf(stdout, "%s  %-8s %-9s %-16s %4ds  %s\n", h.Started.Format("2006-01-02 15:04:05"),
-				h.Direction, h.Disposition, h.Number, h.DurationSec, h.Name)
+			note := h.Name
+			if h.Interrupted {
+				note = strings.TrimSpace(note + " (interrupted: switchboard stopped during the call)")
+			}
+			fmt.Fprintf(stdout, "%s  %-8s %-9s %-16s %4.0fs  %s\n", h.Start.Format("2006-01-02 15:04:05"),
+				h.Direction, h.Disposition, h.Number, h.DurationSec, note)
 		}
 		fmt.Fprintf(stdout, "%d of %d calls\n", len(page.Calls), page.Total)
 	}
