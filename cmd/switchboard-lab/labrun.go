@@ -40,7 +40,7 @@ type labApp struct {
 	registered time.Time
 	regCh      chan struct{}
 	widgetCh   chan struct{} // closed once the local server serves
-	lines      func(string) // every log line of the app, if set
+	lines      func(string)  // every log line of the app, if set
 	exited     chan struct{}
 }
 
