@@ -686,10 +686,11 @@ func (p *Phone) stopAudioLocked(l *line) {
 	if l.audio == nil {
 		return
 	}
-	q := l.audio.Quality()
-	if m := l.sc.Media(); m != nil && q.RTTMs == 0 {
-		q.RTTMs = m.RTTMs()
+	// RTCP gives the round trip to the SIP room; the MOS needs it too.
+	if m := l.sc.Media(); m != nil && m.RTTMs() > 0 {
+		l.audio.SetRTT(time.Duration(m.RTTMs() * float64(time.Millisecond)))
 	}
+	q := l.audio.Quality()
 	l.quality = Quality{LossPct: q.LossPct, JitterMs: q.JitterMs, RTTMs: q.RTTMs, MOS: q.MOS}
 	_ = l.audio.Close()
 	l.audio = nil

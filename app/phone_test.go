@@ -302,6 +302,7 @@ func TestCallAudioBothWaysPerCodec(t *testing.T) {
 				if h.MOS < 1 || h.MOS > 4.5 {
 					t.Fatalf("MOS %v out of range", h.MOS)
 				}
+				t.Logf("%s %s: loss %.1f %%, jitter %.1f ms, RTT %.1f ms, MOS %.2f", h.Direction, h.Codec, h.LossPct, h.JitterMs, h.RTTMs, h.MOS)
 			}
 		})
 	}
