@@ -94,7 +94,7 @@ func (w *widgetPhone) History(ctx context.Context, q localhost.HistoryQuery) (lo
 }
 
 func toWidgetSettings(s app.Settings) localhost.Settings {
-	return localhost.Settings{Mic: s.Mic, Speaker: s.Speaker, Ringer: s.Ringer, AutoAnswer: s.AutoAnswer, Language: s.Language}
+	return localhost.Settings(s)
 }
 
 func (w *widgetPhone) Settings(ctx context.Context) (localhost.Settings, error) {
