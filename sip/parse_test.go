@@ -103,3 +103,30 @@ func FuzzDialString(f *testing.F) {
 		}
 	})
 }
+
+func TestRouteDestination(t *testing.T) {
+	for in, want := range map[string]string{
+		"<sip:127.0.0.1:5080;lr;ftag=x>":                 "127.0.0.1:5080",
+		"<sip:pbx.example.com;lr>":                       "pbx.example.com:5060",
+		"<sips:pbx.example.com;lr>":                      "pbx.example.com:5061",
+		"<sip:10.0.0.1:5070;lr>, <sip:10.0.0.2:5060;lr>": "10.0.0.1:5070",
+		"sip:10.0.0.9;lr":                                "10.0.0.9:5060",
+		"<sip:;lr>":                                      "",
+		"<broken":                                        "",
+	} {
+		got, ok := routeDestination(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("routeDestination(%q) = %q %v, want %q", in, got, ok, want)
+		}
+	}
+}
+
+func FuzzRouteDestination(f *testing.F) {
+	f.Add("<sip:127.0.0.1:5080;lr;ftag=x>")
+	f.Add("<sips:[::1]:5061;lr>")
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, ok := routeDestination(s); ok && d == "" {
+			t.Fatal("ok with an empty destination")
+		}
+	})
+}

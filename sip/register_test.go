@@ -208,3 +208,27 @@ func TestUnreachableAndUnresolvablePBX(t *testing.T) {
 		})
 	}
 }
+
+// A PBX certificate we can't verify is a clear TLS error, never a silent
+// skip: without the lab CA the handshake must fail.
+func TestTLSUntrustedCertificate(t *testing.T) {
+	k := startKamailio(t)
+	w := newRegWatch()
+	ua, err := sip.New(sip.Options{
+		Server: k.Addr("tls"), Transport: "tls", Domain: k.Domain(), Extension: "1006",
+		Password: k.Password("1006"), RetryMin: 200 * time.Millisecond, RetryMax: time.Second,
+		Logger: testLogger(), OnRegistration: w.on,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer ua.Close(context.Background())
+	s := w.wait(t, sip.RegFailed, 15*time.Second)
+	if !errors.Is(s.Err, sip.ErrTLS) {
+		t.Fatalf("want a TLS error, got %v (%s)", s.Err, s.Reason)
+	}
+	t.Logf("reason shown: %s", s.Reason)
+}
