@@ -577,7 +577,7 @@ type Media struct {
 
 	cur      *Port
 	pumpOnce sync.Once
-	sendOff  atomic.Bool // early media: receive only
+	sendOff  atomic.Bool   // early media: receive only
 	stopped  chan struct{} // closed when the pump ends
 }
 
