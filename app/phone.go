@@ -228,6 +228,22 @@ func (p *Phone) find(id string) (*line, error) {
 	return nil, fmt.Errorf("%w: %s", ErrCallNotFound, id)
 }
 
+// lookup finds call id and checks it is in one of states (any state when
+// none are given). It returns the call's state too, read under the lock.
+func (p *Phone) lookup(id string, states ...CallState) (*line, CallState, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l, err := p.find(id)
+	if err != nil {
+		return nil, "", err
+	}
+	st := l.call.State
+	if len(states) > 0 && !slices.Contains(states, st) {
+		return nil, st, fmt.Errorf("%w: call is %s", ErrInvalidState, st)
+	}
+	return l, st, nil
+}
+
 func (p *Phone) lineFor(sc *sip.Call) *line {
 	for _, l := range p.lines {
 		if l.sc == sc {
@@ -294,17 +310,10 @@ func (p *Phone) holdFocus(ctx context.Context) error {
 
 // Answer takes an incoming call; an active call is held first.
 func (p *Phone) Answer(ctx context.Context, id string) error {
-	p.mu.Lock()
-	l, err := p.find(id)
+	l, _, err := p.lookup(id, CallIncoming)
 	if err != nil {
-		p.mu.Unlock()
 		return err
 	}
-	if l.call.State != CallIncoming {
-		p.mu.Unlock()
-		return fmt.Errorf("%w: call is %s", ErrInvalidState, l.call.State)
-	}
-	p.mu.Unlock()
 	if err := p.holdFocus(ctx); err != nil {
 		return err
 	}
@@ -316,23 +325,16 @@ func (p *Phone) Answer(ctx context.Context, id string) error {
 
 // Decline refuses an incoming call with 486 Busy Here.
 func (p *Phone) Decline(ctx context.Context, id string) error {
-	p.mu.Lock()
-	l, err := p.find(id)
-	p.mu.Unlock()
+	l, _, err := p.lookup(id, CallIncoming) // only inbound calls are incoming
 	if err != nil {
 		return err
-	}
-	if l.call.Direction != Inbound || l.call.State != CallIncoming {
-		return fmt.Errorf("%w: only a ringing incoming call can be declined", ErrInvalidState)
 	}
 	return l.sc.Decline(ctx, false)
 }
 
 // Hangup ends a call in any state.
 func (p *Phone) Hangup(ctx context.Context, id string) error {
-	p.mu.Lock()
-	l, err := p.find(id)
-	p.mu.Unlock()
+	l, _, err := p.lookup(id)
 	if err != nil {
 		return err
 	}
@@ -341,21 +343,10 @@ func (p *Phone) Hangup(ctx context.Context, id string) error {
 
 // Hold puts a call on hold and frees the devices.
 func (p *Phone) Hold(ctx context.Context, id string) error {
-	p.mu.Lock()
-	l, err := p.find(id)
-	if err != nil {
-		p.mu.Unlock()
+	l, st, err := p.lookup(id, CallActive, CallHeld)
+	if err != nil || st == CallHeld {
 		return err
 	}
-	if l.call.State == CallHeld {
-		p.mu.Unlock()
-		return nil
-	}
-	if l.call.State != CallActive {
-		p.mu.Unlock()
-		return fmt.Errorf("%w: call is %s", ErrInvalidState, l.call.State)
-	}
-	p.mu.Unlock()
 	if err := l.sc.Hold(ctx); err != nil {
 		return err
 	}
@@ -373,17 +364,10 @@ func (p *Phone) Hold(ctx context.Context, id string) error {
 
 // Resume takes a call off hold; any other active call is held first.
 func (p *Phone) Resume(ctx context.Context, id string) error {
-	p.mu.Lock()
-	l, err := p.find(id)
+	l, _, err := p.lookup(id, CallHeld)
 	if err != nil {
-		p.mu.Unlock()
 		return err
 	}
-	if l.call.State != CallHeld {
-		p.mu.Unlock()
-		return fmt.Errorf("%w: call is %s", ErrInvalidState, l.call.State)
-	}
-	p.mu.Unlock()
 	if err := p.holdFocus(ctx); err != nil {
 		return err
 	}
@@ -407,16 +391,11 @@ func (p *Phone) Swap(ctx context.Context, id string) error { return p.Resume(ctx
 
 // Mute mutes or unmutes our microphone on a call.
 func (p *Phone) Mute(ctx context.Context, id string, on bool) error {
-	p.mu.Lock()
-	l, err := p.find(id)
+	l, _, err := p.lookup(id, CallActive, CallHeld)
 	if err != nil {
-		p.mu.Unlock()
 		return err
 	}
-	if l.call.State != CallActive && l.call.State != CallHeld {
-		p.mu.Unlock()
-		return fmt.Errorf("%w: call is %s", ErrInvalidState, l.call.State)
-	}
+	p.mu.Lock()
 	l.call.Muted = on
 	if l.audio != nil {
 		l.audio.SetMute(on)
