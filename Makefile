@@ -11,7 +11,7 @@ DEB_PACKAGES := gcc pkg-config portaudio19-dev libopus-dev libopusfile-dev \
 	libasound2-plugins alsa-utils \
 	kamailio kamailio-sqlite-modules kamailio-presence-modules kamailio-tls-modules \
 	baresip-core sip-tester sox openssl ca-certificates \
-	chromium libnss3-tools
+	chromium libnss3-tools fonts-wqy-microhei
 
 BIN        := bin/switchboard
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2

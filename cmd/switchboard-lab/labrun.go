@@ -242,16 +242,23 @@ func (a *labApp) cli(ctx context.Context, args ...string) (string, error) {
 // pid is the app's process id.
 func (a *labApp) pid() int { return a.cmd.Process.Pid }
 
+// terminate stops the app the way a log-out does (SIGTERM), keeping its
+// files for a restart.
+func (a *labApp) terminate() {
+	if a.cmd == nil || a.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-a.exited:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
+		<-a.exited
+	}
+}
+
 // stop ends the app and removes its files.
 func (a *labApp) stop() {
-	if a.cmd != nil && a.cmd.Process != nil {
-		_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-a.exited:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
-			<-a.exited
-		}
-	}
+	a.terminate()
 	os.RemoveAll(a.dir)
 }

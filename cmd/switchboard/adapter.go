@@ -15,11 +15,11 @@ import (
 )
 
 // widgetPhone is the phone as the local server sees it: app.Phone plus
-// the store and the sound devices, translated to localhost's types.
+// the store and the sound devices.
 type widgetPhone struct {
-	phone *app.Phone
-	st    *store.Store
-	sys   *audio.System // nil when PortAudio is unavailable
+	*app.Phone // calls and events as they are
+	st         *store.Store
+	sys        *audio.System // nil when PortAudio is unavailable
 
 	meterMu sync.Mutex
 	meter   *sharedMeter
@@ -29,60 +29,10 @@ var _ localhost.Phone = (*widgetPhone)(nil)
 
 func (w *widgetPhone) State() localhost.State {
 	return localhost.State{
-		Registration: w.phone.Registration(),
-		Calls:        w.phone.Calls(),
-		Settings:     toWidgetSettings(w.phone.Settings()),
+		Registration: w.Phone.Registration(),
+		Calls:        w.Phone.Calls(),
+		Settings:     w.Phone.Settings(),
 	}
-}
-
-func (w *widgetPhone) Subscribe(buf int) *app.Subscription { return w.phone.Subscribe(buf) }
-
-// mapErr turns the phone's errors into the server's.
-func mapErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, app.ErrCallNotFound):
-		return fmt.Errorf("%w: %v", localhost.ErrCallNotFound, err)
-	case errors.Is(err, app.ErrInvalidState):
-		return fmt.Errorf("%w: %v", localhost.ErrInvalidState, err)
-	case errors.Is(err, app.ErrNotRegistered):
-		return fmt.Errorf("%w: %v", localhost.ErrNotRegistered, err)
-	}
-	return err
-}
-
-func (w *widgetPhone) Dial(ctx context.Context, number string) (app.Call, error) {
-	c, err := w.phone.Dial(ctx, number)
-	return c, mapErr(err)
-}
-
-func (w *widgetPhone) Answer(ctx context.Context, id string) error {
-	return mapErr(w.phone.Answer(ctx, id))
-}
-
-func (w *widgetPhone) Decline(ctx context.Context, id string) error {
-	return mapErr(w.phone.Decline(ctx, id))
-}
-
-func (w *widgetPhone) Hangup(ctx context.Context, id string) error {
-	return mapErr(w.phone.Hangup(ctx, id))
-}
-
-func (w *widgetPhone) Hold(ctx context.Context, id string) error {
-	return mapErr(w.phone.Hold(ctx, id))
-}
-
-func (w *widgetPhone) Resume(ctx context.Context, id string) error {
-	return mapErr(w.phone.Resume(ctx, id))
-}
-
-func (w *widgetPhone) Mute(ctx context.Context, id string, on bool) error {
-	return mapErr(w.phone.Mute(ctx, id, on))
-}
-
-func (w *widgetPhone) SendDTMF(ctx context.Context, id, digits string) error {
-	return mapErr(w.phone.SendDTMF(ctx, id, digits))
 }
 
 func (w *widgetPhone) History(ctx context.Context, q localhost.HistoryQuery) (localhost.HistoryPage, error) {
@@ -93,12 +43,8 @@ func (w *widgetPhone) History(ctx context.Context, q localhost.HistoryQuery) (lo
 	return page, err
 }
 
-func toWidgetSettings(s app.Settings) localhost.Settings {
-	return localhost.Settings(s)
-}
-
 func (w *widgetPhone) Settings(ctx context.Context) (localhost.Settings, error) {
-	return toWidgetSettings(w.phone.Settings()), nil
+	return w.Phone.Settings(), nil
 }
 
 func (w *widgetPhone) UpdateSettings(ctx context.Context, p localhost.SettingsPatch) (localhost.Settings, error) {
@@ -123,7 +69,7 @@ func (w *widgetPhone) UpdateSettings(ctx context.Context, p localhost.SettingsPa
 		}
 		return &localhost.FieldError{Field: field, Message: fmt.Sprintf("no such device %q", *name)}
 	}
-	s, err := w.phone.UpdateSettings(ctx, func(s *app.Settings) error {
+	s, err := w.Phone.UpdateSettings(ctx, func(s *app.Settings) error {
 		if err := errors.Join(check("mic", p.Mic, true), check("speaker", p.Speaker, false), check("ringer", p.Ringer, false)); err != nil {
 			var fe *localhost.FieldError
 			if errors.As(err, &fe) {
@@ -156,7 +102,7 @@ func (w *widgetPhone) UpdateSettings(ctx context.Context, p localhost.SettingsPa
 	if err != nil {
 		return localhost.Settings{}, err
 	}
-	return toWidgetSettings(s), nil
+	return s, nil
 }
 
 func (w *widgetPhone) AudioDevices(ctx context.Context) ([]localhost.AudioDevice, error) {
@@ -181,7 +127,7 @@ func (w *widgetPhone) PlayTestTone(ctx context.Context, role string) error {
 	if w.sys == nil {
 		return errors.New("no sound system is available on this computer")
 	}
-	s := w.phone.Settings()
+	s := w.Phone.Settings()
 	var device string
 	switch role {
 	case "speaker":
@@ -209,7 +155,7 @@ func (w *widgetPhone) MicLevels(ctx context.Context) (<-chan localhost.Level, er
 	}
 	w.meterMu.Lock()
 	if w.meter == nil || w.meter.stopped() {
-		w.meter = startMeter(w.sys, w.phone.Settings().Mic)
+		w.meter = startMeter(w.sys, w.Phone.Settings().Mic)
 	}
 	m := w.meter
 	w.meterMu.Unlock()

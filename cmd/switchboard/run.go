@@ -89,7 +89,7 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 		DataDir:    g.dataDir,
 		TokenFile:  tokenFile,
 		CRMOrigins: cfg.CRM.URL,
-		Phone:      &widgetPhone{phone: phone, st: st, sys: sys},
+		Phone:      &widgetPhone{Phone: phone, st: st, sys: sys},
 		Logger:     log,
 		Version:    version,
 	})

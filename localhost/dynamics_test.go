@@ -1,0 +1,194 @@
+package localhost
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+)
+
+// fakeCIFLibrary stands in for msdyn_ciLibrary.js: the calls the widget
+// makes, answering as the real library does (JSON-string results).
+const fakeCIFLibrary = `(function () {
+  var handlers = {};
+  window.__cif = { handlers: handlers, calls: [] };
+  function log(name, args) { window.__cif.calls.push(name); }
+  window.Microsoft = { CIFramework: {
+    addHandler: function (name, fn) { log('addHandler', arguments); handlers[name] = fn; return Promise.resolve(true); },
+    getEnvironment: function () { log('getEnvironment'); return Promise.resolve(JSON.stringify({ userLcid: 2052, orgLcid: 1033, clientUrl: location.origin, userId: '{00000000-0000-0000-0000-000000000001}' })); },
+    searchAndOpenRecords: function (entity, query, searchOnly) { log('searchAndOpenRecords'); return Promise.resolve(JSON.stringify({ '0': { contactid: 'c-1', fullname: 'Ada Lovelace', entity: entity, query: query } })); },
+    retrieveRecord: function () { log('retrieveRecord'); return Promise.reject(JSON.stringify({ message: 'record not found' })); },
+    setMode: function (m) { log('setMode'); return Promise.resolve(null); }
+  } };
+  setTimeout(function () { window.dispatchEvent(new CustomEvent('CIFInitDone', { detail: [] })); }, 0);
+})();`
+
+// serveLoopback starts an HTTP server on 127.0.0.1 (a Dynamics double or
+// an attacker's page) and returns its origin.
+func serveLoopback(t testing.TB, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func framePage(src string) string {
+	return `<!doctype html><html><body style="margin:0"><iframe id="panel" src="` + html.EscapeString(src) +
+		`" style="width:360px;height:700px;border:0"></iframe></body></html>`
+}
+
+// The widget inside a Dynamics page: it may be framed there, it loads the
+// CIF library from the configured origin, click-to-dial reaches the phone,
+// the CRM user's language is used, and the app's CIF requests run.
+func TestWidgetInsideDynamics(t *testing.T) {
+	needBrowser(t)
+	mux := http.NewServeMux()
+	var channel string
+	mux.HandleFunc("/main.aspx", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, framePage(channel))
+	})
+	mux.HandleFunc("/webresources/Widget/msdyn_ciLibrary.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		fmt.Fprint(w, fakeCIFLibrary)
+	})
+	crm := serveLoopback(t, mux)
+	f := browserFixture(t, func(o *Options) { o.CRMOrigins = []string{crm} })
+	var err error
+	channel, err = f.s.ChannelURL(crm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := tab(t)
+	do(t, ctx, chromedp.Navigate(crm+"/main.aspx"))
+	waitFor(t, "the framed widget to connect as a CIF widget", func() bool {
+		ws := f.s.Widgets()
+		return len(ws) == 1 && ws[0].Mode == "cif" && ws[0].CRM == crm
+	})
+	frame := widgetFrame(t, ctx, f)
+	// The CRM user's language (LCID 2052) switches the widget to Chinese.
+	waitJS(t, frame, `document.documentElement.lang === 'zh-CN'`)
+	// Click-to-act on a phone field dials.
+	waitJS(t, frame, `!!(window.__cif && window.__cif.handlers.onclicktoact)`)
+	do(t, frame, chromedp.Evaluate[chromedp.Void](`window.__cif.handlers.onclicktoact(JSON.stringify({ value: '+1 555-010-2030', name: 'mobilephone', format: 'phone', entityLogicalName: 'contact' }))`))
+	waitFor(t, "click-to-dial", func() bool { _, ok := f.phone.callByNumber("+15550102030"); return ok })
+	// The app's bridge requests run through Microsoft.CIFramework.
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data, err := f.s.Request(rctx, "cif.call", map[string]any{"method": "searchAndOpenRecords", "args": []any{"contact", "?$filter=contains(mobilephone,'0102030')", true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s string
+	if json.Unmarshal(data, &s) != nil || !strings.Contains(s, `"fullname":"Ada Lovelace"`) {
+		t.Fatalf("search result %s", data)
+	}
+	_, err = f.s.Request(rctx, "cif.call", map[string]any{"method": "retrieveRecord", "args": []any{"contact", "c-1"}})
+	var we *WidgetError
+	if !errorsAs(err, &we) || we.Code != "cif_error" || !strings.Contains(we.Message, "record not found") {
+		t.Fatalf("failing call: %v", err)
+	}
+	// Only allow-listed methods run.
+	_, err = f.s.Request(rctx, "cif.call", map[string]any{"method": "constructor", "args": []any{}})
+	if !errorsAs(err, &we) || we.Code != "bad_request" {
+		t.Fatalf("unlisted method: %v", err)
+	}
+}
+
+// widgetFrame attaches to the widget's cross-site iframe.
+func widgetFrame(t testing.TB, ctx context.Context, f *fixture) context.Context {
+	t.Helper()
+	var id string
+	waitFor(t, "the widget iframe target", func() bool {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			return false
+		}
+		for _, in := range infos {
+			if in.Type == "iframe" && strings.HasPrefix(in.URL, f.base+"/dyncrm") {
+				id = string(in.TargetID)
+				return true
+			}
+		}
+		return false
+	})
+	fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(targetID(id)))
+	t.Cleanup(cancel)
+	return fctx
+}
+
+// A page that isn't a configured Dynamics origin can't frame the widget,
+// can't read the API or the page (no CORS), can't open the WebSocket, and
+// can't make a call with a simple cross-site POST.
+func TestAttackFromAnotherPageInBrowser(t *testing.T) {
+	needBrowser(t)
+	f := browserFixture(t)
+	channel, _ := f.s.ChannelURL(testCRM)
+	api := f.base + "/api/v1"
+	evil := serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, framePage(channel)+`<script>
+window.results = {};
+fetch('`+f.base+`/', { credentials: 'include' }).then(r => r.text()).then(t => results.page = 'read ' + t.length).catch(e => results.page = 'blocked');
+fetch('`+api+`/status', { headers: { Authorization: 'Bearer guess' } }).then(r => r.text()).then(t => results.status = 'read ' + t).catch(e => results.status = 'blocked');
+fetch('`+api+`/calls', { method: 'POST', mode: 'no-cors', headers: { 'Content-Type': 'text/plain' }, body: '{"number":"1900"}' }).then(() => results.post = 'sent').catch(() => results.post = 'blocked');
+try {
+  const ws = new WebSocket('`+strings.Replace(api, "https", "wss", 1)+`/events', ['switchboard.v1']);
+  ws.onopen = () => results.ws = 'open';
+  ws.onerror = () => results.ws = 'blocked';
+} catch (e) { results.ws = 'blocked'; }
+</script>`)
+	}))
+	ctx := tab(t)
+	do(t, ctx, chromedp.Navigate(evil+"/"))
+	waitJS(t, ctx, `!!(window.results && results.page && results.status && results.post && results.ws)`)
+	res, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`window.results`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res["page"] != "blocked" || res["status"] != "blocked" || res["ws"] != "blocked" {
+		t.Errorf("the attacker page got through: %v", res)
+	}
+	// The frame was refused by the browser (CSP frame-ancestors): the
+	// iframe holds Chrome's error page, never our widget, and no widget
+	// connected.
+	frame := widgetFrame(t, ctx, f)
+	var child string
+	waitFor(t, "the iframe to settle", func() bool {
+		child, err = chromedp.Run(frame, chromedp.Evaluate[string](`location.href + ' ' + document.readyState + ' widget=' + !!document.querySelector('#app')`))
+		return err == nil && strings.Contains(child, "complete")
+	})
+	if !strings.HasPrefix(child, "chrome-error://") || strings.Contains(child, "widget=true") {
+		t.Errorf("the widget loaded in a foreign frame: %s", child)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := len(f.s.Widgets()); n != 0 {
+		t.Errorf("%d widgets connected from the attacker page", n)
+	}
+	calls, _, _ := f.phone.snapshot()
+	if len(calls) != 0 {
+		t.Errorf("the attacker placed a call: %v", calls)
+	}
+	t.Logf("attacker results: %v; frame: %s", res, child)
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func targetID(s string) target.ID { return target.ID(s) }
