@@ -56,7 +56,7 @@ demo: build
 	$(GO) run ./cmd/switchboard-lab demo --app $(BIN)
 
 bench: build
-	$(GO) test -run XXX -bench . -benchtime 200x ./audio/ ./sip/ ./app/store/ 2>&1 | grep -E "^(Benchmark|ok)" || true
+	$(GO) test -run XXX -bench . -benchtime 200x ./audio/... ./app/store/ ./localhost/ 2>&1 | grep -E "^(Benchmark|ok|FAIL)"
 	$(GO) run ./cmd/switchboard-lab bench --app $(BIN)
 
 screenshots: build
