@@ -111,10 +111,12 @@ func TestScriptedCalleeHoldResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	cw.wait(t, sip.EvAnswered)
-	// sipp's script takes the ACK strictly before the re-INVITE; our ACK
-	// goes through Kamailio, so give it a moment to get there first.
-	time.Sleep(time.Second)
 	if err := c.Hold(ctx); err != nil {
+		s.Close()
+		res, _ := s.Wait(context.Background())
+		if res != nil {
+			t.Log(res.Summary())
+		}
 		t.Fatal(err)
 	}
 	if err := c.Resume(ctx); err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"switchboard/internal/lab"
@@ -26,6 +27,8 @@ type demoOptions struct {
 // demo brings up the lab and the app, runs a short guided tour, then
 // hands the agent a prompt.
 func demo(ctx context.Context, o demoOptions) error {
+	// The app's log lines and the tour write to the same console.
+	o.out = &lockedWriter{w: o.out}
 	say := func(format string, args ...any) { fmt.Fprintf(o.out, format+"\n", args...) }
 	say("Switchboard demo: a lab PBX and two phone bots on 127.0.0.1.")
 
@@ -209,4 +212,16 @@ func dominant(path string) string {
 		pcm[i] = int16(binary.LittleEndian.Uint16(b[2*i:]))
 	}
 	return fmt.Sprintf("%.0f Hz over %.1f s", lab.DominantFrequency(pcm, 16000), float64(len(pcm))/16000)
+}
+
+// lockedWriter serialises writes from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -29,7 +29,10 @@ var kamailioCfg = template.Must(template.New("kamailio.cfg").Parse(`#!KAMAILIO
 debug={{.Debug}}
 log_stderror=yes
 log_prefix="{$mt $hdr(CSeq) $ci} "
-children=2
+# One UDP worker: messages of a dialog are relayed in the order they
+# arrive (two workers may let a BYE overtake its ACK), which scripted
+# peers such as sipp require.
+children=1
 tcp_children=2
 auto_aliases=no
 {{range .Aliases}}alias="{{.}}"

@@ -697,6 +697,9 @@ a=sendrecv
 
     ]]>
   </send>
+  <!-- Absorb retransmitted BYEs (a loaded machine may resend before our
+       200 got through the proxy) instead of failing on them. -->
+  <timewait milliseconds="2000"/>
 {{if .HoldResume}}
   <Reference variables="held,still_held"/>
 {{end}}
