@@ -65,6 +65,14 @@ type line struct {
 	quality  Quality
 }
 
+// stopRing silences the line's ringer, ringback or waiting beep.
+func (l *line) stopRing() {
+	if l.ringStop != nil {
+		l.ringStop()
+		l.ringStop = nil
+	}
+}
+
 // NewPhone builds a phone; Start connects it.
 func NewPhone(opts PhoneOptions) (*Phone, error) {
 	if opts.Bus == nil {
@@ -559,10 +567,7 @@ func (p *Phone) onEarlyMedia(sc *sip.Call) {
 		p.mu.Unlock()
 		return
 	}
-	if l.ringStop != nil {
-		l.ringStop()
-		l.ringStop = nil
-	}
+	l.stopRing()
 	if l.call.State == CallDialing {
 		l.call.State = CallRinging
 	}
@@ -581,10 +586,7 @@ func (p *Phone) onAnswered(sc *sip.Call) {
 		p.mu.Unlock()
 		return
 	}
-	if l.ringStop != nil {
-		l.ringStop()
-		l.ringStop = nil
-	}
+	l.stopRing()
 	now := time.Now()
 	l.call.State = CallActive
 	l.call.Answered = now
@@ -686,10 +688,7 @@ func (p *Phone) onEnded(e sip.CallEvent) {
 		p.mu.Unlock()
 		return
 	}
-	if l.ringStop != nil {
-		l.ringStop()
-		l.ringStop = nil
-	}
+	l.stopRing()
 	p.stopAudioLocked(l)
 	rec := l.rec
 	l.rec = nil
