@@ -39,7 +39,7 @@ func TestEarlyMedia(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.waitCall("early media", state(app.CallRinging))
-	time.Sleep(1500 * time.Millisecond)
+	r.played(audiotest.SpeakerName, time.Second)
 	assertWeHeard(t, r.heard(), 1200)
 	r.waitCall("answered", state(app.CallActive))
 	time.Sleep(500 * time.Millisecond)
