@@ -58,6 +58,7 @@ func (u *UA) registerLoop(ctx context.Context) {
 	}
 	netFail, authFail := 0, 0
 	var tx *diago.RegisterTransaction
+	registered := false // whether the PBX may still hold a binding of ours
 	for ctx.Err() == nil {
 		u.setReg(RegStatus{State: RegRegistering})
 		var err error
@@ -73,11 +74,12 @@ func (u *UA) registerLoop(ctx context.Context) {
 			cancel()
 		}
 		if err == nil {
+			registered = true
 			netFail, authFail = 0, 0
 			err = u.keepRegistered(ctx, tx)
-			if ctx.Err() != nil {
-				break
-			}
+		}
+		if ctx.Err() != nil {
+			break // shutting down: not a failure to report
 		}
 		st := classifyRegError(err)
 		var wait time.Duration
@@ -96,7 +98,7 @@ func (u *UA) registerLoop(ctx context.Context) {
 		case <-time.After(wait):
 		}
 	}
-	if tx != nil {
+	if tx != nil && registered {
 		uctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		if err := tx.Unregister(uctx); err != nil {
 			u.log.Info("unregister failed", "error", err)
@@ -150,13 +152,8 @@ func (u *UA) ping(ctx context.Context) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resp, err := u.cli.Do(pctx, req)
-	if err != nil {
+	if _, err := u.cli.Do(pctx, req); err != nil {
 		return fmt.Errorf("%w: %w", errKeepaliveLost, err)
-	}
-	if resp.StatusCode == 404 || resp.StatusCode == 401 || resp.StatusCode == 407 {
-		// A PBX that no longer knows us may say so; re-register to be sure.
-		return nil
 	}
 	return nil
 }
