@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"switchboard/crm/crmconf"
 )
 
 // Config is the TOML file an administrator presets (and the agent's own
@@ -29,9 +31,12 @@ type Config struct {
 }
 
 // CRMConfig names the Dynamics 365 organisations allowed to frame the
-// widget (one URL, or a list).
+// widget (one URL, or a list) and presets every Dynamics integration
+// option (SPEC B4, C1–C5; keys and defaults in package crmconf). The
+// agent's own changes, kept in the store, win over these presets.
 type CRMConfig struct {
 	URL StringList `toml:"url" json:"url"`
+	crmconf.Settings
 }
 
 // StringList decodes from a TOML string or array of strings, so an
@@ -115,6 +120,7 @@ func DefaultConfig() Config {
 		Audio:     AudioConfig{Codecs: slices.Clone(knownCodecs)},
 		Recording: RecordingConfig{Mode: "off"},
 		Server:    ServerConfig{Port: 8777},
+		CRM:       CRMConfig{Settings: crmconf.Default()},
 	}
 }
 
@@ -230,6 +236,11 @@ func (c *Config) Validate() error {
 		if err := validCRMURL(u); err != nil {
 			errs = append(errs, fmt.Errorf("crm.url %q: %w", u, err))
 		}
+	}
+	if err := c.CRM.Settings.Validate(); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.CRM.Settings = c.CRM.Settings.Canonical()
 	}
 	switch c.UI.Language {
 	case "", "en", "zh-CN":

@@ -91,3 +91,48 @@ func TestBusDropsOldestWhenFull(t *testing.T) {
 		t.Fatalf("oldest kept %q, want 3", e.DTMF)
 	}
 }
+
+// The [crm] section presets every Dynamics setting; the keys left out
+// keep their defaults, and a bad value names its key.
+func TestConfigCRMPresets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`[crm]
+url = "https://org.crm.dynamics.com"
+default_country = "cn"
+match_mode = "last_digits"
+match_digits = 7
+contact_creation = "auto"
+contact_create_on = ["inbound"]
+contact_create_as = "lead"
+recording_attach = true
+`)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.CRM
+	if c.DefaultCountry != "CN" || c.MatchMode != "last_digits" || c.MatchDigits != 7 || c.ContactCreateAs != "lead" ||
+		!c.RecordingAttach || len(c.ContactCreateOn) != 1 || c.ScreenPop != "ringing" || !c.ActivityAutosave || len(c.URL) != 1 {
+		t.Fatalf("crm config %+v", c)
+	}
+	// It survives a save.
+	if err := SaveConfig(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadConfig(path)
+	if err != nil || again.CRM.MatchDigits != 7 || again.CRM.ContactCreateAs != "lead" {
+		t.Fatalf("after save: %+v, %v", again.CRM, err)
+	}
+	for _, bad := range []string{"match_mode = \"fuzzy\"", "match_digits = 2", "screen_pop = \"later\"", "contact_create_as = \"case\""} {
+		write("[crm]\n" + bad + "\n")
+		if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "crm."+strings.Fields(bad)[0]) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}

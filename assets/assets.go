@@ -30,3 +30,13 @@ func Static() fs.FS {
 	}
 	return sub
 }
+
+// CIFBridgeJS is js/cif-bridge.js, the widget side of the CRM bridge
+// (window.SwitchboardCIF), for test widgets that frame it alone.
+func CIFBridgeJS() []byte {
+	b, err := fs.ReadFile(static, "static/js/cif-bridge.js")
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return b
+}

@@ -8,7 +8,8 @@
 // requests (search, create, update, retrieve, open form, render search
 // page, set mode) the widget runs with Microsoft.CIFramework inside the
 // agent's own Dynamics tab; no Dataverse credentials live on the desktop.
-// The widget side of that bridge is crm/bridge (cif-bridge.js).
+// The widget side of that bridge is assets/static/js/cif-bridge.js (also
+// served to test widgets by crm/bridge).
 //
 // # Wiring
 //

@@ -27,6 +27,7 @@ type Status struct {
 	Devices    []AudioDevice `json:"devices"`
 	CRMOrigins []string      `json:"crmOrigins"`
 	Widgets    int           `json:"widgets"` // connected widgets
+	CRM        *CRMState     `json:"crm,omitempty"`
 }
 
 func (s *Server) status(ctx context.Context) Status {
@@ -47,6 +48,14 @@ func (s *Server) status(ctx context.Context) Status {
 		devs = []AudioDevice{}
 	}
 	st.Devices = devs
+	if s.opts.CRM != nil {
+		c := s.opts.CRM.Snapshot()
+		if c.Calls == nil {
+			c.Calls = []any{}
+		}
+		c.Tabs = s.cifTabs()
+		st.CRM = &c
+	}
 	return st
 }
 

@@ -11,6 +11,11 @@
 //
 // It must not hold phone logic: it talks to the phone through the small
 // Phone interface defined here and forwards the app's bus events to every
-// connected widget. It must not import sip, audio, crm or ui. The widget
-// itself (HTML, CSS, JavaScript) lives in package assets.
+// connected widget. Likewise it holds no Dynamics rule: the CRM interface
+// (the /api/v1/crm endpoints) is served by the app over package crm, the
+// app pushes each call's CRM state with PublishCRMCall, and Request runs
+// the CRM bridge's CIF calls in the most recently active Dynamics panel.
+// It must not import sip, audio, crm or ui (only the leaf crm/crmconf, for
+// the settings type). The widget itself (HTML, CSS, JavaScript, including
+// the CIF bridge cif-bridge.js) lives in package assets.
 package localhost

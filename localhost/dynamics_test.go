@@ -24,7 +24,8 @@ const fakeCIFLibrary = `(function () {
   window.__cif = { handlers: handlers, calls: [] };
   function log(name, args) { window.__cif.calls.push(name); }
   window.Microsoft = { CIFramework: {
-    addHandler: function (name, fn) { log('addHandler', arguments); handlers[name] = fn; return Promise.resolve(true); },
+    addHandler: function (name, fn) { log('addHandler', arguments); handlers[name] = fn; },
+    setClickToAct: function (on) { log('setClickToAct'); return Promise.resolve(null); },
     getEnvironment: function () { log('getEnvironment'); return Promise.resolve(JSON.stringify({ userLcid: 2052, orgLcid: 1033, clientUrl: location.origin, userId: '{00000000-0000-0000-0000-000000000001}' })); },
     searchAndOpenRecords: function (entity, query, searchOnly) { log('searchAndOpenRecords'); return Promise.resolve(JSON.stringify({ '0': { contactid: 'c-1', fullname: 'Ada Lovelace', entity: entity, query: query } })); },
     retrieveRecord: function () { log('retrieveRecord'); return Promise.reject(JSON.stringify({ message: 'record not found' })); },
@@ -92,23 +93,26 @@ func TestWidgetInsideDynamics(t *testing.T) {
 	// The app's bridge requests run through Microsoft.CIFramework.
 	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	data, err := f.s.Request(rctx, "cif.call", map[string]any{"method": "searchAndOpenRecords", "args": []any{"contact", "?$filter=contains(mobilephone,'0102030')", true}})
+	// The panel reports CIF ready (it then runs requests) with its user.
+	waitFor(t, "the panel to report CIF ready", func() bool { ws := f.s.Widgets(); return len(ws) == 1 && ws[0].CIFReady })
+	data, err := f.s.Request(rctx, "cif.call", map[string]any{"op": "search", "entity": "contact", "query": "?$filter=contains(mobilephone,'0102030')"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s string
-	if json.Unmarshal(data, &s) != nil || !strings.Contains(s, `"fullname":"Ada Lovelace"`) {
+	// cif-bridge.js hands back CIF's JSON string already parsed.
+	var res map[string]map[string]string
+	if json.Unmarshal(data, &res) != nil || res["0"]["fullname"] != "Ada Lovelace" || res["0"]["entity"] != "contact" {
 		t.Fatalf("search result %s", data)
 	}
-	_, err = f.s.Request(rctx, "cif.call", map[string]any{"method": "retrieveRecord", "args": []any{"contact", "c-1"}})
+	_, err = f.s.Request(rctx, "cif.call", map[string]any{"op": "retrieve", "entity": "contact", "recordId": "c-1"})
 	var we *WidgetError
 	if !errorsAs(err, &we) || we.Code != "cif_error" || !strings.Contains(we.Message, "record not found") {
 		t.Fatalf("failing call: %v", err)
 	}
-	// Only allow-listed methods run.
-	_, err = f.s.Request(rctx, "cif.call", map[string]any{"method": "constructor", "args": []any{}})
-	if !errorsAs(err, &we) || we.Code != "bad_request" {
-		t.Fatalf("unlisted method: %v", err)
+	// Only the bridge's operations run.
+	_, err = f.s.Request(rctx, "cif.call", map[string]any{"op": "constructor"})
+	if !errorsAs(err, &we) || we.Code != "cif_error" || !strings.Contains(we.Message, "unknown bridge operation") {
+		t.Fatalf("unknown operation: %v", err)
 	}
 }
 

@@ -58,6 +58,12 @@ func (s *Server) routes() http.Handler {
 	api("/audio/selection", s.selectDevices, http.MethodPut)
 	api("/audio/test-tone", s.testTone, http.MethodPost)
 	api("/events", s.events, http.MethodGet)
+	api("/crm/settings", s.getCRMSettings, http.MethodGet)
+	api("/crm/settings", s.patchCRMSettings, http.MethodPatch)
+	api("/crm/calls/{id}", s.crmCall, http.MethodGet)
+	api("/crm/calls/{id}/{action:open|choose|add|page}", s.crmAction, http.MethodPost)
+	api("/crm/calls/{id}/activity", s.saveActivity, http.MethodPut)
+	api("/crm/opportunities", s.searchOpportunities, http.MethodGet)
 
 	return s.guard(r)
 }

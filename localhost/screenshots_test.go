@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,7 @@ type scene struct {
 	wait  string // selector that must be visible
 	zh    bool
 	dark  bool
+	crm   func(c *fakeDynamics) // Dynamics state before the page loads
 }
 
 func activeCall(id, number, name string, talk time.Duration) app.Call {
@@ -135,6 +137,46 @@ func scenes() []scene {
 			f.phone.reg = app.Registration{State: app.RegFailed, Account: "1001@pbx.example.com", Error: "403 Forbidden: the PBX refused the password for 1001"}
 		}, wait: ".banner.error"},
 	}
+	// Dynamics 365 screens.
+	zhang := crmRec("contact", "5f0a6c1e-0b7e-5d2a-9c1e-1a2b3c4d5e6f", "Zhang San")
+	crmIncoming := func(f *fixture) {
+		f.phone.put(app.Call{ID: "in1", Direction: app.Inbound, Number: "+8613812345678", State: app.CallIncoming, Started: time.Now()})
+	}
+	crmActive := func(f *fixture) {
+		c := activeCall("a1", "+8613812345678", "", 1*time.Minute+4*time.Second)
+		c.Direction = app.Inbound
+		f.phone.put(c)
+	}
+	scrollTo := func(nav, sel string) func(t *testing.T, f *fixture, ctx context.Context) {
+		return func(t *testing.T, f *fixture, ctx context.Context) {
+			do(t, ctx, chromedp.Click(chromedp.CSS(nav)), chromedp.WaitVisible(chromedp.CSS(sel)),
+				chromedp.Evaluate[chromedp.Void](`document.querySelector('`+sel+`').scrollIntoView({block: 'start'})`))
+		}
+	}
+	crmScenes := []scene{
+		{name: "crm-incoming", setup: crmIncoming, crm: func(c *fakeDynamics) {
+			c.put(crmInfo("in1", "+8613812345678", []any{zhang}, map[string]any{"popped": "open"}))
+		}, wait: ".incoming-card .crm-rec-name"},
+		{name: "crm-searching", setup: crmIncoming, crm: func(c *fakeDynamics) {
+			c.put(crmInfo("in1", "+8613812345678", []any{}, map[string]any{"matched": false, "searching": true}))
+		}, wait: ".incoming-card .crm-state"},
+		{name: "crm-several", setup: crmActive, crm: func(c *fakeDynamics) {
+			c.put(crmInfo("a1", "+8613900001111", []any{
+				crmRec("contact", "c1", "Wang Fang"), crmRec("contact", "c2", "Chen Jie"), crmRec("lead", "l1", "Zhao Min"),
+			}, map[string]any{"chosen": crmRec("lead", "l1", "Zhao Min"), "popped": "search"}))
+		}, wait: ".crm-pick"},
+		{name: "crm-unknown", setup: crmActive, crm: func(c *fakeDynamics) {
+			c.put(crmInfo("a1", "+8615500001234", []any{}, map[string]any{"offerAdd": true, "popped": "offer-add"}))
+		}, wait: ".crm-add"},
+		{name: "crm-activity", setup: crmActive, crm: func(c *fakeDynamics) {
+			c.pending = 2
+			c.put(crmInfo("a1", "+8613812345678", []any{zhang}, map[string]any{"showActivityPage": true,
+				"activity": map[string]any{"id": "pc1", "subject": "Call from Zhang San", "description": "Wants 40 headsets for the new call centre; send a quote by Friday.",
+					"regarding": crmRec("opportunity", "o1", "PBX upgrade 2025"), "party": zhang, "queued": true}}))
+		}, wait: ".activity #act-desc"},
+		{name: "crm-settings", act: scrollTo(`.nav-item[data-v="settings"]`, ".crm-settings"), wait: ".crm-settings"},
+	}
+	base = append(base, crmScenes...)
 	var out []scene
 	out = append(out, base...)
 	for _, s := range []scene{
@@ -143,7 +185,11 @@ func scenes() []scene {
 		{name: "zh-active", setup: func(f *fixture) { f.phone.put(activeCall("a1", "+8613800138000", "王小明", 75*time.Second)) }, wait: ".call-card.active"},
 		{name: "zh-call-log", act: click(`.nav-item[data-v="history"]`), wait: ".log-row"},
 		{name: "zh-settings", act: click(`.nav-item[data-v="settings"]`), wait: ".group"},
+		crmScenes[0], crmScenes[2], crmScenes[3], crmScenes[4], crmScenes[5],
 	} {
+		if !s.zh && strings.HasPrefix(s.name, "crm-") {
+			s.name = "zh-" + s.name
+		}
 		s.zh = true
 		out = append(out, s)
 	}
@@ -151,6 +197,8 @@ func scenes() []scene {
 		{name: "dark-active", setup: active, wait: ".call-card.active"},
 		{name: "dark-call-log", act: click(`.nav-item[data-v="history"]`), wait: ".log-row"},
 		{name: "dark-incoming", setup: incoming, wait: ".incoming-card .btn-answer"},
+		{name: "dark-crm-activity", setup: crmScenes[4].setup, crm: crmScenes[4].crm, wait: crmScenes[4].wait},
+		{name: "dark-crm-several", setup: crmScenes[2].setup, crm: crmScenes[2].crm, wait: crmScenes[2].wait},
 	} {
 		s.dark = true
 		out = append(out, s)
@@ -176,8 +224,13 @@ func TestScreenshots(t *testing.T) {
 	for _, size := range [][2]int{{360, 720}, {1280, 800}} {
 		for _, sc := range scenes() {
 			t.Run(fmt.Sprintf("%s-%dx%d", sc.name, size[0], size[1]), func(t *testing.T) {
-				f := browserFixture(t)
+				dyn := newFakeDynamics()
+				dyn.settings.DefaultCountry = "CN"
+				f := browserFixture(t, func(o *Options) { o.CRM = dyn })
 				f.phone.seedHistory()
+				if sc.crm != nil {
+					sc.crm(dyn)
+				}
 				if sc.zh {
 					f.phone.settings.Language = "zh-CN"
 				}

@@ -43,8 +43,11 @@ type Options struct {
 	// to be named in ?base= (e.g. https://org.crm.dynamics.com).
 	CRMOrigins []string
 	Phone      Phone
-	Logger     *slog.Logger
-	Version    string
+	// CRM is the Dynamics 365 integration; nil leaves the /api/v1/crm
+	// endpoints answering 404.
+	CRM     CRM
+	Logger  *slog.Logger
+	Version string
 	// MaxBodyBytes caps JSON request bodies (default 64 KiB).
 	MaxBodyBytes int64
 }

@@ -31,9 +31,14 @@ import (
 //	  {"type":"level","role":"mic","rms":0.1,"peak":0.3}
 //	  {"type":"pong"}
 //	  {"type":"error","id"?:…,"error":{"code","message"}}
-//	  {"type":"<request type>","id":"r1","data":{…}}   requests the widget executes (CRM bridge)
+//	  {"type":"<request type>","id":"r1","data":{…}}   requests the widget executes (CRM bridge: "cif.call")
+//	  {"type":"crm.call","info":{…}}                   a call's CRM state (match, pop, activity)
+//	  {"type":"crm.pending","count":n}                 CRM writes not yet in Dynamics
+//	  {"type":"crm.settings","settings":{…}}           the CRM settings in force
 //	widget → server
 //	  {"type":"hello","mode":"cif"|"tab","crm":"https://org.crm.dynamics.com","lang":"en"}
+//	  {"type":"cif.ready","env":{…getEnvironment…}}    the CIF library is up: this widget can run "cif.call"
+//	  {"type":"cif.error","message":"…"}               the CIF library could not be loaded
 //	  {"type":"active"}                  the agent is using this widget (the most recent one serves requests)
 //	  {"type":"meter","on":true|false}   start/stop the live mic level
 //	  {"type":"ping"}
@@ -69,6 +74,7 @@ type WidgetInfo struct {
 	Lang       string    `json:"lang,omitempty"`
 	Connected  time.Time `json:"connected"`
 	LastActive time.Time `json:"lastActive"`
+	CIFReady   bool      `json:"cifReady,omitempty"`
 }
 
 type stateMessage struct {
@@ -106,10 +112,14 @@ type clientMessage struct {
 	OK    *bool           `json:"ok,omitempty"`
 	Data  json.RawMessage `json:"data,omitempty"`
 	Error *APIError       `json:"error,omitempty"`
+	// cif.ready and cif.error
+	Env     json.RawMessage `json:"env,omitempty"`
+	Message string          `json:"message,omitempty"`
 }
 
 // reservedTypes can't be used for requests to the widget.
-var reservedTypes = []string{"state", "registration", "call", "device", "dtmf", "settings", "level", "pong", "error", "hello", "active", "meter", "ping", "response"}
+var reservedTypes = []string{"state", "registration", "call", "device", "dtmf", "settings", "level", "pong", "error", "hello", "active", "meter", "ping", "response",
+	"cif.ready", "cif.error", "crm.call", "crm.pending", "crm.settings"}
 
 type hub struct {
 	s     *Server
@@ -132,6 +142,7 @@ type widgetConn struct {
 	mu         sync.Mutex
 	mode, crm  string
 	lang       string
+	cifReady   bool // the CIF library is up in this widget
 	lastActive time.Time
 	pending    map[string]chan clientMessage
 	meterStop  context.CancelFunc
@@ -369,6 +380,25 @@ func (h *hub) handle(c *widgetConn, m clientMessage) {
 		c.mu.Lock()
 		c.lastActive = time.Now()
 		c.mu.Unlock()
+	case "cif.ready":
+		c.mu.Lock()
+		cif := c.mode == "cif"
+		if cif {
+			c.cifReady = true
+			c.lastActive = time.Now()
+		}
+		c.mu.Unlock()
+		if !cif {
+			h.reply(c, "", "not_cif", "only a widget inside Dynamics 365 can run CIF requests")
+			return
+		}
+		h.s.log.Info("Dynamics 365 panel ready", "widget", c.id)
+		if h.s.opts.CRM != nil {
+			env := m.Env
+			go h.s.opts.CRM.CIFReady(env)
+		}
+	case "cif.error":
+		h.s.log.Warn("the Dynamics 365 panel could not start the CIF library", "widget", c.id, "err", clipText(m.Message, 300))
 	case "ping":
 		c.enqueue([]byte(`{"type":"pong"}`))
 	case "meter":
@@ -445,7 +475,7 @@ func (s *Server) Widgets() []WidgetInfo {
 	out := make([]WidgetInfo, 0, len(s.hub.conns))
 	for c := range s.hub.conns {
 		c.mu.Lock()
-		out = append(out, WidgetInfo{ID: c.id, Mode: c.mode, CRM: c.crm, Lang: c.lang, Connected: c.connected, LastActive: c.lastActive})
+		out = append(out, WidgetInfo{ID: c.id, Mode: c.mode, CRM: c.crm, Lang: c.lang, Connected: c.connected, LastActive: c.lastActive, CIFReady: c.cifReady})
 		c.mu.Unlock()
 	}
 	s.hub.mu.Unlock()
@@ -454,7 +484,8 @@ func (s *Server) Widgets() []WidgetInfo {
 }
 
 // Request sends {"type":typ,"id":…,"data":data} to the most recently
-// active widget running inside Dynamics 365 and waits for its response.
+// active widget running inside Dynamics 365 whose CIF library is up
+// (it sent "cif.ready") and waits for its response.
 // This is how the CRM bridge runs Microsoft.CIFramework calls in the
 // agent's own Dynamics session.
 func (s *Server) Request(ctx context.Context, typ string, data any) (json.RawMessage, error) {
@@ -466,7 +497,7 @@ func (s *Server) Request(ctx context.Context, typ string, data any) (json.RawMes
 	s.hub.mu.Lock()
 	for c := range s.hub.conns {
 		c.mu.Lock()
-		if c.mode == "cif" && c.ctx.Err() == nil && (target == nil || c.lastActive.After(best)) {
+		if c.mode == "cif" && c.cifReady && c.ctx.Err() == nil && (target == nil || c.lastActive.After(best)) {
 			target, best = c, c.lastActive
 		}
 		c.mu.Unlock()
@@ -506,4 +537,19 @@ func (s *Server) Request(ctx context.Context, typ string, data any) (json.RawMes
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// cifTabs counts the connected widgets whose CIF library is up.
+func (s *Server) cifTabs() int {
+	n := 0
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	for c := range s.hub.conns {
+		c.mu.Lock()
+		if c.cifReady && c.ctx.Err() == nil {
+			n++
+		}
+		c.mu.Unlock()
+	}
+	return n
 }

@@ -181,7 +181,21 @@ func TestWidgetRequests(t *testing.T) {
 		w.send(map[string]any{"type": "hello", "mode": "cif", "crm": testCRM, "lang": "zh-CN"})
 		w.send(map[string]any{"type": "ping"})
 		w.next("pong")
+		// Not asked until its CIF library is up.
+		if w == older {
+			if _, err := f.s.Request(ctx, "cif.call", nil); !errors.Is(err, ErrNoWidget) {
+				t.Fatalf("a widget without CIF was asked: %v", err)
+			}
+		}
+		w.send(map[string]any{"type": "cif.ready", "env": map[string]any{"userId": "00000000-0000-0000-0000-000000000001"}})
+		w.send(map[string]any{"type": "ping"})
+		w.next("pong")
 		time.Sleep(5 * time.Millisecond)
+	}
+	// A tab widget can't claim to run CIF calls.
+	tab.send(map[string]any{"type": "cif.ready", "env": map[string]any{}})
+	if m := tab.next("error"); m["error"].(map[string]any)["code"] != "not_cif" {
+		t.Fatalf("tab claiming CIF: %v", m)
 	}
 	// Answer as the widget does.
 	serve := func(w *widget, ok bool) {

@@ -32,7 +32,10 @@ func demo(ctx context.Context, o demoOptions) error {
 	say := func(format string, args ...any) { fmt.Fprintf(o.out, format+"\n", args...) }
 	say("Switchboard demo: a lab PBX and two phone bots on 127.0.0.1.")
 
-	k, err := lab.StartKamailio(ctx, lab.KamailioOptions{Logger: o.log})
+	// The sample contact Zhang San's number is a lab phone too.
+	users := lab.DefaultUsers()
+	users[demoCaller] = "pw" + demoCaller
+	k, err := lab.StartKamailio(ctx, lab.KamailioOptions{Users: users, Logger: o.log})
 	if err != nil {
 		return fmt.Errorf("starting the lab PBX (Kamailio): %w", err)
 	}
@@ -53,7 +56,11 @@ func demo(ctx context.Context, o demoOptions) error {
 	defer caller.Close()
 	say("  bot 1003 calls you (1200 Hz tone)")
 
-	a, err := startApp(ctx, labAppOptions{bin: o.app, k: k, log: o.log, onLine: func(l string) {
+	crmURL, crmPort, err := reserveDynamics()
+	if err != nil {
+		return err
+	}
+	a, err := startApp(ctx, labAppOptions{bin: o.app, k: k, log: o.log, crmURL: crmURL, onLine: func(l string) {
 		if strings.Contains(l, "msg=call ") || strings.Contains(l, "msg=registration") ||
 			strings.Contains(l, "level=ERROR") || strings.Contains(l, "level=WARN") || strings.Contains(l, "widget ready") {
 			fmt.Fprintf(o.out, "  app │ %s\n", trimLog(l))
@@ -70,6 +77,18 @@ func demo(ctx context.Context, o demoOptions) error {
 	say("\nSwitchboard is registered as extension 1001 (%v from start).", took.Round(time.Millisecond))
 	say("  widget   https://localhost:%d/  (run `%s cert install` once to trust its local CA)", a.port, o.app)
 	say("  sound    the microphone plays a 440 Hz tone; what you hear is written to %s", filepath.Join(a.home, "speaker.out.raw"))
+	dyn, err := startDynamics(crmPort, a)
+	if err != nil {
+		return fmt.Errorf("starting the Dynamics-like page: %w", err)
+	}
+	defer dyn.Close()
+	say("  dynamics a Dynamics-like page with sample contacts, the widget in its side panel:")
+	say("           %s/main.aspx", dyn.host.URL())
+	if spki, err := appSPKI(a.dataDir); err == nil {
+		say("           open it with: chromium --user-data-dir=$(mktemp -d) --ignore-certificate-errors-spki-list=%s,%s %s/main.aspx",
+			dyn.cert.SPKI, spki, dyn.host.URL())
+	}
+	say("           (or trust %s and the app's CA)", dyn.caFile)
 
 	cli := func(args ...string) string {
 		out, err := a.cli(ctx, args...)
@@ -113,12 +132,18 @@ func demo(ctx context.Context, o demoOptions) error {
 
 	say("\n3. Your call history: switchboard history")
 	say("   %s", strings.ReplaceAll(cli("history"), "\n", "\n   "))
+
+	say("\n4. Zhang San (a sample contact, %s) calls; the Dynamics-like page pops the record and logs the call", demoCaller)
+	if err := watchPop(ctx, dyn, a, k, say); err != nil {
+		say("   (skipped: %v)", err)
+	}
 	if o.tourOnly {
 		say("\nTour done.")
 		return nil
 	}
 
-	say("\nYour turn. Commands: call NUMBER | answer | hangup | status | history | ring | quit")
+	say("\nYour turn. Commands: call NUMBER | answer | hangup | status | history | ring | crm | quit")
+	say("(crm: Zhang San calls you; with the Dynamics-like page open, watch the record pop and the activity page)")
 	say("(bot 1003 also calls you every 45 seconds; open the widget in a browser to use it there)")
 	go func() {
 		t := time.NewTicker(45 * time.Second)
@@ -173,10 +198,16 @@ func demo(ctx context.Context, o demoOptions) error {
 		case "ring":
 			_ = caller.Dial(ctx, k.AOR("1001"))
 			say("bot 1003 is calling you")
+		case "crm":
+			if err := crmCall(ctx, k); err != nil {
+				say("%v", err)
+			} else {
+				say("Zhang San (%s) is calling you", demoCaller)
+			}
 		case "call", "answer", "hangup", "status", "history":
 			say("%s", cli(f...))
 		default:
-			say("commands: call NUMBER | answer | hangup | status | history | ring | quit")
+			say("commands: call NUMBER | answer | hangup | status | history | ring | crm | quit")
 		}
 	}
 }

@@ -2,15 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
+	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
 	"switchboard/app"
 	"switchboard/app/store"
 	"switchboard/audio"
+	"switchboard/crm"
+	"switchboard/crm/crmconf"
 	"switchboard/localhost"
 )
 
@@ -229,4 +235,417 @@ func (m *sharedMeter) subscribe(ctx context.Context) <-chan localhost.Level {
 		m.mu.Unlock()
 	}()
 	return ch
+}
+
+// crmLink joins the Dynamics 365 rules (crm.Engine) to the phone, the
+// store and the local server: it feeds the engine every call event, runs
+// its CIF requests in the widget (the bridge), keeps the agent's CRM
+// settings over the administrator's presets, and serves the widget's CRM
+// API (localhost.CRM).
+type crmLink struct {
+	log    *slog.Logger
+	st     *store.Store
+	phone  *app.Phone
+	preset crmconf.Settings
+	eng    *crm.Engine
+
+	mu       sync.Mutex
+	srv      *localhost.Server // set once the server exists
+	settings crm.Settings
+	agent    string // the agent's systemuser id, from getEnvironment
+	pending  int
+	recent   []string // ended calls, newest last, whose activity page may be open
+	clock    map[string]*popTiming
+}
+
+// popTiming measures a call's screen pop for the log: from the INVITE to
+// the CIF open request, without the time the Dynamics search took (the
+// org's share, not ours).
+type popTiming struct {
+	invite, searchFrom time.Time
+	crm                time.Duration
+	done               bool
+}
+
+// Store keys of the agent's CRM setting overrides (a JSON object of the
+// keys the agent changed) and of the last known systemuser id.
+const (
+	crmSettingsKey = "agent.crm"
+	crmAgentKey    = "crm.agent"
+)
+
+var (
+	_ localhost.CRM = (*crmLink)(nil)
+	_ crm.Bridge    = (*crmLink)(nil)
+)
+
+// newCRMLink reads the agent's CRM settings over cfg's presets and makes
+// the engine. Start it with run once the phone is started.
+func newCRMLink(ctx context.Context, cfg app.Config, st *store.Store, phone *app.Phone, log *slog.Logger) (*crmLink, error) {
+	l := &crmLink{log: log, st: st, phone: phone, preset: cfg.CRM.Settings.Clone(), pending: -1, clock: map[string]*popTiming{}}
+	var over json.RawMessage
+	if _, err := st.GetSetting(ctx, crmSettingsKey, &over); err != nil {
+		return nil, fmt.Errorf("reading the saved Dynamics settings: %w", err)
+	}
+	s, err := l.preset.WithOverrides(over)
+	if err != nil {
+		// A preset changed under the agent's choices: keep the presets.
+		log.Warn("the saved Dynamics settings no longer apply; using the administrator's", "err", err)
+		s = l.preset.Clone()
+	}
+	l.settings = s
+	var agent string
+	if _, err := st.GetSetting(ctx, crmAgentKey, &agent); err == nil {
+		l.agent = agent
+	}
+	l.eng, err = crm.New(crm.Options{
+		Settings: l.current,
+		Bridge:   l,
+		Outbox:   st,
+		AgentID:  l.agentID,
+		Logger:   log,
+		OnUpdate: func(ci crm.CallInfo) {
+			l.timePop(ci)
+			if srv := l.server(); srv != nil {
+				srv.PublishCRMCall(ci)
+			}
+		},
+		OnPending: func(n int) {
+			l.mu.Lock()
+			l.pending = n
+			srv := l.srv
+			l.mu.Unlock()
+			if srv != nil {
+				srv.PublishCRMPending(n)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *crmLink) current() crm.Settings {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.settings.Clone()
+}
+
+func (l *crmLink) agentID() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.agent
+}
+
+func (l *crmLink) server() *localhost.Server {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.srv
+}
+
+func (l *crmLink) setServer(s *localhost.Server) {
+	l.mu.Lock()
+	l.srv = s
+	l.mu.Unlock()
+}
+
+// follow feeds the engine every call snapshot from the phone's bus, and
+// a finished call's recording when recording in CRM is on. sub must be
+// taken before the phone starts, so no call is missed.
+func (l *crmLink) follow(ctx context.Context, sub *app.Subscription) {
+	defer sub.Close()
+	dropped := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			if d := sub.Dropped(); d != dropped {
+				// Events were lost: the live calls' snapshots catch up.
+				dropped = d
+				for _, c := range l.phone.Calls() {
+					l.eng.OnCall(c)
+				}
+			}
+			if ev.Type != app.EvCall || ev.Call == nil {
+				continue
+			}
+			l.startClock(*ev.Call)
+			l.eng.OnCall(*ev.Call)
+			if ev.Call.State == app.CallEnded {
+				l.mu.Lock()
+				l.recent = append(l.recent, ev.Call.ID)
+				if len(l.recent) > 20 {
+					l.recent = l.recent[len(l.recent)-20:]
+				}
+				l.mu.Unlock()
+				l.attachRecording(ctx, *ev.Call)
+			}
+		}
+	}
+}
+
+func (l *crmLink) startClock(c app.Call) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c.State == app.CallEnded {
+		delete(l.clock, c.ID)
+		return
+	}
+	if _, ok := l.clock[c.ID]; !ok && len(l.clock) < 64 {
+		l.clock[c.ID] = &popTiming{invite: c.Started}
+	}
+}
+
+// timePop logs how long the screen pop took once it is issued (the
+// engine publishes the pop just before it sends the open request).
+func (l *crmLink) timePop(ci crm.CallInfo) {
+	now := time.Now()
+	l.mu.Lock()
+	pt, ok := l.clock[ci.CallID]
+	if !ok || pt.done {
+		l.mu.Unlock()
+		return
+	}
+	switch {
+	case ci.Searching && pt.searchFrom.IsZero():
+		pt.searchFrom = now
+	case !ci.Searching && !pt.searchFrom.IsZero():
+		pt.crm += now.Sub(pt.searchFrom)
+		pt.searchFrom = time.Time{}
+	}
+	if ci.Popped == "" || ci.Popped == crm.PopOfferAdd {
+		l.mu.Unlock()
+		return
+	}
+	pt.done = true
+	total := now.Sub(pt.invite)
+	crmTime := pt.crm
+	l.mu.Unlock()
+	l.log.Info("screen pop", "call", ci.CallID, "kind", ci.Popped, "latency", total-crmTime, "crm", crmTime)
+}
+
+// attachRecording hands the ended call's recording (indexed before the
+// phone publishes the end) to the engine (C5).
+func (l *crmLink) attachRecording(ctx context.Context, c app.Call) {
+	if !l.current().RecordingAttach || c.Answered.IsZero() {
+		return
+	}
+	page, err := l.st.ListRecordings(ctx, store.RecordingQuery{CallID: c.ID, Limit: 1})
+	if err != nil {
+		l.log.Warn("finding the call's recording for Dynamics", "call", c.ID, "err", err)
+		return
+	}
+	if len(page.Recordings) == 0 {
+		return
+	}
+	r := page.Recordings[0]
+	mime := "audio/ogg"
+	if r.Format == "wav" {
+		mime = "audio/wav"
+	}
+	if err := l.eng.AttachRecording(ctx, c.ID, crm.Recording{Path: r.Path, Name: filepath.Base(r.Path), MIME: mime}); err != nil {
+		l.log.Warn("attaching the recording in Dynamics", "call", c.ID, "err", err)
+	}
+}
+
+// Do runs one CIF call in the most recently active Dynamics tab (the
+// widget's cif-bridge.js executes it).
+func (l *crmLink) Do(ctx context.Context, req crm.Request) (crm.Response, error) {
+	srv := l.server()
+	if srv == nil {
+		return crm.Response{}, crm.ErrNotConnected
+	}
+	start := time.Now()
+	data, err := srv.Request(ctx, "cif.call", req)
+	l.log.Debug("cif request", "op", req.Op, "entity", req.Entity, "dur", time.Since(start), "ok", err == nil)
+	if err == nil {
+		return crm.Response{Result: data}, nil
+	}
+	var we *localhost.WidgetError
+	switch {
+	case errors.Is(err, localhost.ErrNoWidget), errors.Is(err, localhost.ErrWidgetGone):
+		return crm.Response{}, fmt.Errorf("%w (%v)", crm.ErrNotConnected, err)
+	case errors.As(err, &we) && we.Code == "cif_error":
+		return crm.Response{}, crm.BridgeError(json.RawMessage(we.Message))
+	case errors.As(err, &we) && (we.Code == "cif_unavailable" || we.Code == "not_ready"):
+		return crm.Response{}, fmt.Errorf("%w (%s)", crm.ErrNotConnected, we.Message)
+	}
+	return crm.Response{}, err
+}
+
+// crmError turns the engine's errors into the local API's.
+func crmError(err error) error {
+	var fe *crmconf.FieldError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return &localhost.FieldError{Field: fe.JSON, Message: fe.Msg}
+	case errors.Is(err, crm.ErrUnknownCall):
+		return fmt.Errorf("%w: %v", localhost.ErrCallNotFound, err)
+	case errors.Is(err, crm.ErrNotConnected):
+		return fmt.Errorf("%w: %v", localhost.ErrCRMOffline, err)
+	case errors.Is(err, crm.ErrNotExternal), errors.Is(err, crm.ErrNoMatch),
+		errors.Is(err, crm.ErrCreationOff), errors.Is(err, crm.ErrNoRecording):
+		return fmt.Errorf("%w: %v", localhost.ErrInvalidState, err)
+	}
+	return err
+}
+
+func (l *crmLink) Snapshot() localhost.CRMState {
+	l.mu.Lock()
+	st := localhost.CRMState{Settings: l.settings.Clone(), Pending: max(l.pending, 0)}
+	recent := slices.Clone(l.recent)
+	l.mu.Unlock()
+	// A reloaded panel gets the live calls, and the ended ones whose
+	// activity page is still open.
+	for _, id := range recent {
+		if ci, ok := l.eng.Info(id); ok && ci.ShowActivityPage {
+			st.Calls = append(st.Calls, ci)
+		}
+	}
+	for _, c := range l.phone.Calls() {
+		if ci, ok := l.eng.Info(c.ID); ok {
+			st.Calls = append(st.Calls, ci)
+		}
+	}
+	return st
+}
+
+func (l *crmLink) Settings(ctx context.Context) (localhost.CRMSettings, error) {
+	return l.current(), nil
+}
+
+// UpdateSettings merges the agent's change into its saved overrides, so
+// keys the agent never touched keep following the administrator's
+// presets.
+func (l *crmLink) UpdateSettings(ctx context.Context, patch json.RawMessage) (localhost.CRMSettings, error) {
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(patch, &p); err != nil {
+		return crm.Settings{}, &localhost.FieldError{Field: "settings", Message: "send a JSON object"}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	over := map[string]json.RawMessage{}
+	if _, err := l.st.GetSetting(ctx, crmSettingsKey, &over); err != nil {
+		return crm.Settings{}, err
+	}
+	if over == nil {
+		over = map[string]json.RawMessage{}
+	}
+	for k, v := range p {
+		over[k] = v
+	}
+	raw, _ := json.Marshal(over)
+	s, err := l.preset.WithOverrides(raw)
+	if err != nil {
+		var fe *crmconf.FieldError
+		if errors.As(err, &fe) {
+			return crm.Settings{}, crmError(fe)
+		}
+		return crm.Settings{}, &localhost.FieldError{Field: "settings", Message: err.Error()}
+	}
+	if err := l.st.PutSetting(ctx, crmSettingsKey, over); err != nil {
+		return crm.Settings{}, fmt.Errorf("saving the Dynamics settings: %w", err)
+	}
+	l.settings = s
+	if l.srv != nil {
+		l.srv.PublishCRMSettings(s.Clone())
+	}
+	return s.Clone(), nil
+}
+
+func (l *crmLink) Call(ctx context.Context, callID string) (any, error) {
+	ci, ok := l.eng.Info(callID)
+	if !ok {
+		return nil, fmt.Errorf("call %s: %w", callID, localhost.ErrCallNotFound)
+	}
+	return ci, nil
+}
+
+func (l *crmLink) OpenRecord(ctx context.Context, callID string) error {
+	return crmError(l.eng.OpenRecord(ctx, callID))
+}
+
+func (l *crmLink) Choose(ctx context.Context, callID string, r localhost.CRMRef) error {
+	if err := l.eng.Choose(callID, crm.Ref{Entity: r.Entity, ID: r.ID, Name: r.Name}); err != nil {
+		if errors.Is(err, crm.ErrUnknownCall) {
+			return crmError(err)
+		}
+		return &localhost.FieldError{Field: "id", Message: err.Error()}
+	}
+	return nil
+}
+
+func (l *crmLink) AddRecord(ctx context.Context, callID, entity string) (localhost.CRMRef, error) {
+	switch entity {
+	case crmconf.EntityContact, crmconf.EntityAccount, crmconf.EntityLead:
+	default:
+		return localhost.CRMRef{}, &localhost.FieldError{Field: "entity", Message: "use contact, account or lead"}
+	}
+	ref, err := l.eng.AddRecord(ctx, callID, entity)
+	if err != nil {
+		return localhost.CRMRef{}, crmError(err)
+	}
+	return localhost.CRMRef{Entity: ref.Entity, ID: ref.ID, Name: ref.Name}, nil
+}
+
+func (l *crmLink) SaveActivity(ctx context.Context, callID string, ed localhost.CRMActivityEdit) error {
+	ref := func(r *localhost.CRMRef) *crm.Ref {
+		if r == nil {
+			return nil
+		}
+		return &crm.Ref{Entity: r.Entity, ID: r.ID, Name: r.Name}
+	}
+	err := l.eng.SaveActivity(ctx, callID, crm.ActivityEdit{
+		Subject: ed.Subject, Description: ed.Description, Regarding: ref(ed.Regarding),
+		ClearRegarding: ed.ClearRegarding, Party: ref(ed.Party),
+	})
+	if err != nil && !errors.Is(err, crm.ErrUnknownCall) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return &localhost.FieldError{Field: "activity", Message: err.Error()}
+	}
+	return crmError(err)
+}
+
+func (l *crmLink) ActivityPage(ctx context.Context, callID string, open bool) error {
+	return crmError(l.eng.ActivityPage(callID, open))
+}
+
+func (l *crmLink) SearchOpportunities(ctx context.Context, text string) ([]localhost.CRMRef, error) {
+	refs, err := l.eng.SearchOpportunities(ctx, text)
+	if err != nil {
+		return nil, crmError(err)
+	}
+	out := make([]localhost.CRMRef, len(refs))
+	for i, r := range refs {
+		out[i] = localhost.CRMRef{Entity: r.Entity, ID: r.ID, Name: r.Name}
+	}
+	return out, nil
+}
+
+// CIFReady: a Dynamics tab is up. Its user is the agent's systemuser
+// (the activities' party), and the writes waiting in the outbox go now.
+func (l *crmLink) CIFReady(raw json.RawMessage) {
+	env, err := crm.ParseEnvironment(raw)
+	if err != nil || env.UserID == "" {
+		l.log.Warn("the Dynamics panel did not report its user", "err", err)
+	} else {
+		l.mu.Lock()
+		changed := l.agent != env.UserID
+		l.agent = env.UserID
+		l.mu.Unlock()
+		if changed {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := l.st.PutSetting(ctx, crmAgentKey, env.UserID); err != nil {
+				l.log.Warn("saving the Dynamics user", "err", err)
+			}
+			cancel()
+		}
+	}
+	l.eng.Kick()
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"switchboard/app"
@@ -62,6 +63,26 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 	if err != nil {
 		return err
 	}
+	// The Dynamics 365 rules observe every call from the first one.
+	link, err := newCRMLink(ctx, cfg, st, phone, log)
+	if err != nil {
+		return err
+	}
+	crmCtx, stopCRM := context.WithCancel(context.WithoutCancel(ctx))
+	var crmWG sync.WaitGroup
+	defer func() {
+		stopCRM()
+		crmWG.Wait()
+		link.eng.Close()
+	}()
+	crmSub := phone.Subscribe(1024)
+	crmWG.Go(func() { link.follow(crmCtx, crmSub) })
+	crmWG.Go(func() {
+		if err := link.eng.Run(crmCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("the Dynamics outbox stopped", "err", err)
+		}
+	})
+
 	if err := phone.Start(ctx); err != nil {
 		return err
 	}
@@ -90,12 +111,14 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 		TokenFile:  tokenFile,
 		CRMOrigins: cfg.CRM.URL,
 		Phone:      &widgetPhone{Phone: phone, st: st, sys: sys},
+		CRM:        link,
 		Logger:     log,
 		Version:    version,
 	})
 	if err != nil {
 		return err
 	}
+	link.setServer(srv)
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}

@@ -60,6 +60,17 @@ export class Api {
   selectDevices(sel) { return this.call('PUT', '/audio/selection', sel); }
   testTone(role) { return this.call('POST', '/audio/test-tone', { role }); }
 
+  // Dynamics 365 (the app runs every CIF call through the panel itself).
+  crmSettings() { return this.call('GET', '/crm/settings'); }
+  patchCRMSettings(p) { return this.call('PATCH', '/crm/settings', p); }
+  crmCall(id) { return this.call('GET', `/crm/calls/${encodeURIComponent(id)}`); }
+  openRecord(id) { return this.call('POST', `/crm/calls/${encodeURIComponent(id)}/open`); }
+  chooseRecord(id, ref) { return this.call('POST', `/crm/calls/${encodeURIComponent(id)}/choose`, { entity: ref.entity, id: ref.id, name: ref.name || '' }); }
+  addRecord(id, entity) { return this.call('POST', `/crm/calls/${encodeURIComponent(id)}/add`, { entity }); }
+  activityPage(id, open) { return this.call('POST', `/crm/calls/${encodeURIComponent(id)}/page`, { open }); }
+  saveActivity(id, edit) { return this.call('PUT', `/crm/calls/${encodeURIComponent(id)}/activity`, edit); }
+  opportunities(q) { return this.call('GET', '/crm/opportunities?q=' + encodeURIComponent(q)); }
+
   /**
    * After an app restart the old token is refused. The page is ours
    * (same origin), so fetch it again and read the new token from it.

@@ -8,7 +8,9 @@ import { createDialpad } from './views/dialpad.js';
 import { createCallScreen, createIncoming, createEnded } from './views/call.js';
 import { createHistory } from './views/history.js';
 import { createSettings } from './views/settings.js';
-import { CIF } from './cif.js';
+import { createActivity } from './views/crm.js';
+// Sets window.SwitchboardCIF: the widget side of the app's CRM bridge.
+import './cif-bridge.js';
 
 const root = document.documentElement;
 const page = {
@@ -84,6 +86,26 @@ const actions = {
     if (c && c.state === 'held') return actions.resume(id);
     return Promise.resolve(true);
   },
+  // Dynamics 365: the app decides, the panel asks.
+  openRecord: (id) => run(() => api.openRecord(id)),
+  chooseRecord: (id, ref) => run(() => api.chooseRecord(id, ref)),
+  addRecord(id, entity) {
+    return run(async () => {
+      await api.addRecord(id, entity);
+      toast(t('crm.added', { kind: t('crm.entity.' + entity) }));
+    });
+  },
+  openActivity(id) {
+    store.set({ activityOpening: id });
+    views.activity.open(id);
+    return run(() => api.activityPage(id, true));
+  },
+  collapse() {
+    if (!cif) return;
+    cif.handle({ op: 'setmode', data: 0 });
+  },
+  message: (e) => apiMessage(e),
+  run,
   applyLanguage() {
     const lang = store.state.settings.language || crmLang || pickLang(navigator.language);
     if (lang !== i18n.lang) {
@@ -130,6 +152,7 @@ function build() {
   const incoming = createIncoming(ctx);
   const history = createHistory(ctx);
   const settings = createSettings(ctx);
+  const activity = createActivity(ctx);
 
   const regDot = h('span', { class: 'dot' });
   const regText = h('span', { class: 'reg-text' });
@@ -141,6 +164,13 @@ function build() {
   }, icon('phone'), h('span', { class: 'return-time' }));
 
   const banner = h('div', { class: 'banner', hidden: true, role: 'status', 'aria-live': 'polite' });
+  // Writes waiting for Dynamics (a closed tab, a failing org): the agent
+  // sees they are kept, not lost.
+  const pending = h('span', { class: 'crm-pending', hidden: true, role: 'status' }, icon('refresh'), h('span', { class: 'crm-pending-n' }));
+  const collapse = page.mode === 'cif' ? h('button', {
+    type: 'button', class: 'btn-icon small collapse', 'aria-label': t('crm.collapse'), title: t('crm.collapse'),
+    on: { click: () => actions.collapse() },
+  }, icon('chevronDown')) : null;
 
   const navItems = [
     ['phone', 'keypad', t('nav.phone')],
@@ -161,11 +191,11 @@ function build() {
     h('div', { class: 'brand' },
       h('img', { class: 'logo', src: page.static + '/img/logo.svg', alt: '', width: 24, height: 24 }),
       h('span', { class: 'brand-name', text: t('app.name') })),
-    returnBtn, reg);
+    returnBtn, pending, reg, collapse);
 
   clear(app);
   app.removeAttribute('aria-busy');
-  app.append(header, banner, nav, h('main', { class: 'views' }, phoneView, historyView, settingsView), incoming.el, toasts);
+  app.append(header, banner, nav, h('main', { class: 'views' }, phoneView, historyView, settingsView), incoming.el, activity.el, toasts);
 
   function renderBanner(state) {
     clear(banner);
@@ -222,6 +252,12 @@ function build() {
     incoming.update(state);
     history.update(state);
     settings.update(state);
+    activity.update(state);
+    const n = state.crm.pending || 0;
+    pending.hidden = !n;
+    pending.lastChild.textContent = String(n);
+    pending.title = t('crm.pendingLong', { n });
+    pending.setAttribute('aria-label', t('crm.pendingLong', { n }));
     const inc = state.calls.find((c) => c.state === 'incoming');
     document.title = inc ? `${t('in.title')} · ${inc.name || inc.number}` : t('app.name');
     tickHeader();
@@ -234,7 +270,7 @@ function build() {
     returnBtn.setAttribute('aria-label', t('dial.backToCall'));
   }
 
-  views = { dialpad, callScreen, history, settings, update, tick() { callScreen.tick(); tickHeader(); } };
+  views = { dialpad, callScreen, history, settings, activity, update, tick() { callScreen.tick(); tickHeader(); } };
   update(store.state);
   onViewShown(store.state.view, null);
 }
@@ -261,21 +297,62 @@ setInterval(() => views && views.tick(), 1000);
 
 // ---- events ------------------------------------------------------------
 
-const cif = page.mode === 'cif' ? new CIF({
-  library: page.cifLibrary,
-  crm: page.crm,
-  onDial: (n) => actions.dial(n),
-  onLanguage: (lang) => {
-    crmLang = lang;
-    actions.applyLanguage();
-  },
-}) : null;
+// Inside Dynamics: cif-bridge.js loads the CIF library from the
+// (server-validated) CRM origin and runs the app's requests.
+const cif = page.mode === 'cif' ? window.SwitchboardCIF : null;
+
+// 2052 is Simplified Chinese; other Chinese LCIDs read it too.
+function langOfLcid(env) {
+  const lcid = Number((env && (env.userLcid || env.orgLcid)) || 0);
+  if ([2052, 4100, 1028, 3076, 5124].includes(lcid)) return 'zh-CN';
+  return lcid ? 'en' : '';
+}
+
+function cifReadyMessage() {
+  return { type: 'cif.ready', env: cif.environment() || {} };
+}
+
+function onCIFEvent(ev) {
+  switch (ev.type) {
+    case 'ready':
+      store.setCRM({ ready: true });
+      stream.send(cifReadyMessage());
+      crmLang = langOfLcid(ev.env);
+      actions.applyLanguage();
+      break;
+    case 'clicktoact':
+      // Click-to-act on any phone field in Dynamics dials (D1).
+      if (ev.number) actions.dial(ev.number);
+      break;
+    case 'error':
+      stream.send({ type: 'cif.error', message: String(ev.message || '').slice(0, 300) });
+      console.warn('Switchboard: Dynamics 365 integration:', ev.message);
+      break;
+    default:
+  }
+}
+
+/** Runs one of the app's CIF requests and answers it. */
+async function runCIF(msg) {
+  const res = await cif.handle(msg.data || {});
+  if (res.ok) return { type: 'response', id: msg.id, ok: true, data: res.result };
+  const code = res.error && res.error.code === 'not-ready' ? 'not_ready' : 'cif_error';
+  let text;
+  try {
+    text = JSON.stringify(res.error);
+  } catch (e) {
+    text = String(res.error);
+  }
+  return { type: 'response', id: msg.id, ok: false, error: { code, message: text } };
+}
 
 const stream = new EventStream(api, {
   hello: () => ({ type: 'hello', mode: page.mode, crm: page.crm, lang: i18n.lang }),
   onStatus(status, retryIn) {
     store.set({ conn: status, retryIn });
     if (status === 'open' && meterOn) stream.send({ type: 'meter', on: true });
+    // Each connection tells the app afresh that this panel runs CIF calls.
+    if (status === 'open' && cif && cif.ready()) stream.send(cifReadyMessage());
   },
   onMessage(msg) {
     switch (msg.type) {
@@ -308,8 +385,17 @@ const stream = new EventStream(api, {
         console.warn('Switchboard:', msg.error && msg.error.message);
         break;
       case 'cif.call':
-        if (cif && msg.id) cif.handle(msg).then((r) => stream.send(r));
+        if (cif && msg.id) runCIF(msg).then((r) => stream.send(r));
         else if (msg.id) stream.send({ type: 'response', id: msg.id, ok: false, error: { code: 'cif_unavailable', message: 'this widget is not inside Dynamics 365' } });
+        break;
+      case 'crm.call':
+        store.applyCRMCall(msg.info);
+        break;
+      case 'crm.pending':
+        store.setCRM({ pending: msg.count || 0 });
+        break;
+      case 'crm.settings':
+        store.setCRM({ settings: msg.settings });
         break;
       default:
         // A request this version doesn't know: say so rather than time out.
@@ -341,13 +427,17 @@ document.addEventListener('keydown', (e) => {
 let lastActive = 0;
 function activity() {
   const now = Date.now();
-  if (now - lastActive < 5000) return;
+  if (now - lastActive < 1000) return;
   lastActive = now;
   stream.send({ type: 'active' });
 }
-for (const ev of ['pointerdown', 'keydown', 'focus']) window.addEventListener(ev, activity, true);
+// The agent's own input marks this panel as the one in use (the app runs
+// screen pops in it). Focus does not: a ringing call focuses its Answer
+// button in every tab, which would hand the pops to whichever tab rang
+// last.
+for (const ev of ['pointerdown', 'keydown']) window.addEventListener(ev, activity, true);
 window.matchMedia('(min-width: 760px)').addEventListener('change', () => views && onViewShown(store.state.view, store.state.view));
 
 build();
 stream.connect();
-if (cif) cif.load();
+if (cif && page.crm) cif.start(page.crm, onCIFEvent).catch(() => {});

@@ -22,6 +22,11 @@ export class Store {
       dial: '', // dial field text
       ended: null, // the call that just ended, shown briefly
       historyRev: 0, // bumped when a call ends so the log reloads
+      // Dynamics 365: settings, writes waiting, each call's CRM state (by
+      // call id, kept after the call ends for its activity page), whether
+      // the CIF library is up in this panel.
+      crm: { settings: null, pending: 0, calls: {}, ready: false },
+      activityOpening: null, // call id whose activity page the agent just asked for
     };
     this.subs = new Set();
   }
@@ -49,6 +54,11 @@ export class Store {
     this.state.settings = st.settings || {};
     this.state.devices = st.devices || [];
     this.state.crmOrigins = st.crmOrigins || [];
+    if (st.crm) {
+      const calls = {};
+      for (const ci of st.crm.calls || []) calls[ci.callId] = ci;
+      this.state.crm = { ...this.state.crm, settings: st.crm.settings, pending: st.crm.pending || 0, calls };
+    }
     this.fixFocus();
     this.emit();
   }
@@ -81,6 +91,31 @@ export class Store {
     }
     this.fixFocus();
     this.emit();
+  }
+
+  /** A call's CRM state replaces the previous one. */
+  applyCRMCall(info) {
+    if (!info || !info.callId) return;
+    const calls = { ...this.state.crm.calls, [info.callId]: info };
+    // Keep the page's memory bounded: forget old ended calls without a page.
+    const ids = Object.keys(calls);
+    if (ids.length > 40) {
+      for (const id of ids.slice(0, ids.length - 40)) {
+        if (!calls[id].showActivityPage && !this.state.calls.some((c) => c.id === id)) delete calls[id];
+      }
+    }
+    this.state.crm = { ...this.state.crm, calls };
+    if (this.state.activityOpening === info.callId && info.showActivityPage) this.state.activityOpening = null;
+    this.emit();
+  }
+
+  setCRM(patch) {
+    this.state.crm = { ...this.state.crm, ...patch };
+    this.emit();
+  }
+
+  crmInfo(id) {
+    return (id && this.state.crm.calls[id]) || null;
   }
 
   fixFocus() {

@@ -3,6 +3,7 @@
 import { h, icon, clear, avatar, fmtDuration, time } from '../ui.js';
 import { pretty } from '../number.js';
 import { keypad } from './dialpad.js';
+import { crmSection } from './crm.js';
 
 function title(c) {
   return c.name || pretty(c.number) || c.number;
@@ -102,8 +103,25 @@ export function createCallScreen(ctx) {
       }));
   }
 
+  const crmSlot = h('div', { class: 'crm-slot' });
+  let lastCRM = '';
+  function renderCRM(state) {
+    const c = store.focused();
+    const info = c ? store.crmInfo(c.id) : null;
+    const sig = JSON.stringify([c && c.id, info]);
+    if (sig === lastCRM) return;
+    lastCRM = sig;
+    clear(crmSlot);
+    const box = c ? crmSection(ctx, c, info) : null;
+    if (box) crmSlot.append(box);
+    crmSlot.hidden = !box;
+  }
+
   let lastSig = '';
   function render(state) {
+    // The Dynamics box changes on its own (search, pick, add) without
+    // rebuilding the controls the agent may be clicking.
+    renderCRM(state);
     const sig = JSON.stringify([state.calls, state.focusId, state.keypad]);
     if (sig === lastSig) return;
     lastSig = sig;
@@ -135,6 +153,11 @@ export function createCallScreen(ctx) {
         type: 'button', class: 'btn-hangup', 'aria-label': ringing ? t('call.cancel') : t('call.hangup'),
         title: ringing ? t('call.cancel') : t('call.hangup'), on: { click: () => actions.hangup(c.id) },
       }, icon('hangup'), h('span', { text: ringing ? t('call.cancel') : t('call.hangup') }))));
+    // The caller's record comes after the call controls, which stay in
+    // view in the narrow side panel.
+    el.append(crmSlot);
+    lastCRM = '';
+    renderCRM(state);
     if (focusKey) {
       const target = focusKey === 'hangup' ? el.querySelector('.btn-hangup')
         : el.querySelector(`[data-k="${CSS.escape(focusKey)}"], .key[data-key="${CSS.escape(focusKey)}"]`);
@@ -167,13 +190,36 @@ export function createIncoming(ctx) {
   const { store, t, actions } = ctx;
   const el = h('div', { class: 'incoming-layer' });
   let shownIds = '';
+  // Each card's Dynamics box is refreshed in place, so the Answer button
+  // is never rebuilt under the agent's click.
+  const crmSlots = new Map();
+  function crmSlot(c) {
+    const slot = h('div', { class: 'crm-slot' });
+    const info = store.crmInfo(c.id);
+    slot.dataset.sig = JSON.stringify(info);
+    const box = crmSection(ctx, c, info, { compact: true });
+    if (box) slot.append(box);
+    crmSlots.set(c.id, slot);
+    return slot;
+  }
   function render(state) {
     const calls = state.calls.filter((c) => c.state === 'incoming');
+    for (const c of calls) {
+      const slot = crmSlots.get(c.id);
+      const sig = JSON.stringify(store.crmInfo(c.id));
+      if (slot && slot.dataset.sig !== sig) {
+        slot.dataset.sig = sig;
+        clear(slot);
+        const box = crmSection(ctx, c, store.crmInfo(c.id), { compact: true });
+        if (box) slot.append(box);
+      }
+    }
     const ids = calls.map((c) => c.id).join(',') + '|' + calls.map((c) => c.name).join(',');
     if (ids === shownIds) return;
     const hadFocus = el.contains(document.activeElement);
     shownIds = ids;
     clear(el);
+    crmSlots.clear();
     el.hidden = !calls.length;
     const busy = state.calls.some((c) => c.state === 'active');
     for (const c of calls) {
@@ -192,6 +238,7 @@ export function createIncoming(ctx) {
             icon('incoming'), c.waiting || busy ? t('in.waiting') : t('in.title')),
           h('div', { class: 'incoming-name', id: 'in-' + c.id, text: title(c) }),
           c.name ? h('div', { class: 'incoming-number', text: pretty(c.number) }) : null)),
+      crmSlot(c),
       h('div', { class: 'incoming-actions' },
         h('button', {
           type: 'button', class: 'btn-decline', 'aria-label': t('in.declineName', { name: title(c) }),

@@ -1,6 +1,7 @@
 // Settings: audio devices with a live mic meter and test tones,
 // auto-answer, language. Every change is saved at once.
 import { h, icon, clear } from '../ui.js';
+import { crmSettingsGroup } from './crm.js';
 
 /** Linear level (0..1) → meter fraction over a 60 dB range. */
 export function meterFraction(v) {
@@ -37,6 +38,24 @@ export function createSettings(ctx) {
       return false;
     } finally {
       busy = false;
+    }
+  }
+
+  // Dynamics settings apply at once: the app reads them at every decision.
+  async function saveCRM(patch) {
+    busy = true;
+    try {
+      const st = await api.patchCRMSettings(patch);
+      store.setCRM({ settings: st });
+      say(t('set.saved'));
+      return true;
+    } catch (e) {
+      say(e.field ? `${t('crm.field.' + e.field)}: ${e.message}` : e.message || t('err.generic'), true);
+      return false;
+    } finally {
+      busy = false;
+      lastSig = '';
+      render(store.state);
     }
   }
 
@@ -122,7 +141,7 @@ export function createSettings(ctx) {
 
   let lastSig = '';
   function render(state) {
-    const sig = JSON.stringify([state.settings, devices, state.version, state.registration && state.registration.account, state.registration && state.registration.server]);
+    const sig = JSON.stringify([state.settings, devices, state.version, state.registration && state.registration.account, state.registration && state.registration.server, state.crm.settings, state.crm.pending]);
     if (sig === lastSig) return;
     lastSig = sig;
     clear(body);
@@ -136,6 +155,7 @@ export function createSettings(ctx) {
       h('div', { class: 'group' },
         h('h3', { class: 'group-title', text: t('set.calls') }),
         sw('auto-answer', !!state.settings.autoAnswer, (on) => save({ autoAnswer: on }), t('set.autoAnswer'), t('set.autoAnswerDesc'))),
+      crmSettingsGroup(ctx, state.crm.settings, saveCRM, state.crm.pending),
       h('div', { class: 'group' },
         h('h3', { class: 'group-title', text: t('set.language') }),
         langPicker()),

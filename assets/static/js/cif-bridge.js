@@ -167,7 +167,10 @@
     var origin;
     try {
       var u = new URL(baseUrl);
-      if (u.protocol !== "https:") {
+      // The app has already checked base against the configured org;
+      // plain http is only ever a loopback test page.
+      var loopback = u.hostname === "127.0.0.1" || u.hostname === "localhost";
+      if (u.protocol !== "https:" && !(u.protocol === "http:" && loopback)) {
         throw new Error("the Dynamics address must use https");
       }
       origin = u.origin;
