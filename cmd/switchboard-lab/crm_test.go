@@ -243,7 +243,7 @@ func (r *crmRig) set(patch map[string]any) {
 // waitFor polls cond (every 50 ms, up to 30 s).
 func (r *crmRig) waitFor(what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("timed out waiting for %s", what)
