@@ -11,7 +11,9 @@ DEB_PACKAGES := gcc pkg-config portaudio19-dev libopus-dev libopusfile-dev \
 	libasound2-plugins alsa-utils \
 	kamailio kamailio-sqlite-modules kamailio-presence-modules kamailio-tls-modules \
 	baresip-core sip-tester sox openssl ca-certificates \
-	chromium libnss3-tools fonts-wqy-microhei
+	chromium libnss3-tools fonts-wqy-microhei \
+	xvfb xauth libgl1-mesa-dev xorg-dev libxkbcommon-dev gnome-keyring dbus \
+	xdotool imagemagick xclip xdg-utils desktop-file-utils dex
 
 BIN        := bin/switchboard
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2

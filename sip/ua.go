@@ -285,15 +285,20 @@ func (u *UA) Start(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	u.cancel = cancel
 	u.done = make(chan struct{})
+	// The listener outlives the register loop, so the final un-REGISTER
+	// is not written on a socket Close already shut.
+	serveCtx, stopServe := context.WithCancel(context.Background())
 
 	if u.opts.Transport == "tls" {
 		u.dg.HandleFunc(u.serveInvite)
-	} else if err := u.dg.ServeBackground(runCtx, u.serveInvite); err != nil {
+	} else if err := u.dg.ServeBackground(serveCtx, u.serveInvite); err != nil {
 		cancel()
+		stopServe()
 		return fmt.Errorf("listening for SIP on %s: %w", bindIP, err)
 	}
 	go func() {
 		defer close(u.done)
+		defer stopServe()
 		u.registerLoop(runCtx)
 	}()
 	return nil

@@ -76,6 +76,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if gui, err := runGUI(ctx, g, cmd, rest, log); gui {
+		return guiExit(err, stderr)
+	}
 	var err error
 	switch cmd {
 	case "run":

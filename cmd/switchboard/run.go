@@ -25,9 +25,6 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	if !g.headless {
-		log.Info("the tray companion is not part of this build yet; running headless")
-	}
 	if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
