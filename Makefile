@@ -17,7 +17,9 @@ DEB_PACKAGES := gcc pkg-config portaudio19-dev libopus-dev libopusfile-dev \
 
 BIN        := bin/switchboard
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-TEST_FLAGS ?= -race -count=1 -timeout 25m
+# -p 1: one package at a time; several Chromium, fyne and lab stacks at once
+# on two cores make media and Dynamics writes arrive late.
+TEST_FLAGS ?= -race -count=1 -p 1 -timeout 25m
 
 .PHONY: all deps build test demo bench lint fmt screenshots clean
 
