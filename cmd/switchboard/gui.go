@@ -9,14 +9,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"switchboard/app"
-	"switchboard/app/store"
-	"switchboard/audio"
 	"switchboard/localhost"
 	"switchboard/ui/autostart"
 	"switchboard/ui/backend"
@@ -71,26 +68,11 @@ func runGUI(ctx context.Context, g globals, cmd string, rest []string, log *slog
 }
 
 func runDesktop(ctx context.Context, g globals, args []string, primary *instance.Primary, log *slog.Logger) error {
-	if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
-		return fmt.Errorf("creating the data directory: %w", err)
-	}
-	st, err := store.Open(ctx, store.Options{Path: filepath.Join(g.dataDir, "switchboard.db"), Logger: log})
+	st, sys, closeLocal, err := openLocal(ctx, g, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	sys, err := audio.NewSystem(audio.SystemOptions{Logger: log})
-	if err != nil {
-		log.Error("no sound system; calls will be silent", "error", err)
-		sys = nil
-	} else {
-		defer sys.Close()
-		go func() {
-			if err := sys.Watch(ctx, 2*time.Second); err != nil && !errors.Is(err, context.Canceled) {
-				log.Warn("device watch stopped", "error", err)
-			}
-		}()
-	}
+	defer closeLocal()
 
 	bus := app.NewBus()
 	widget := &guiPhone{bus: bus}

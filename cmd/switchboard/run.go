@@ -25,24 +25,11 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
-		return fmt.Errorf("creating the data directory: %w", err)
-	}
-	st, err := store.Open(ctx, store.Options{Path: filepath.Join(g.dataDir, "switchboard.db"), Logger: log})
+	st, sys, closeLocal, err := openLocal(ctx, g, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-
-	// Without PortAudio the phone still registers and the widget still
-	// works; calls carry no sound until a device appears.
-	sys, err := audio.NewSystem(audio.SystemOptions{Logger: log})
-	if err != nil {
-		log.Error("no sound system; calls will be silent", "error", err)
-		sys = nil
-	} else {
-		defer sys.Close()
-	}
+	defer closeLocal()
 
 	var pw string
 	if cfg.PBX.Server != "" && cfg.Account.Extension != "" {
@@ -90,13 +77,6 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 			log.Warn("closing the phone", "error", err)
 		}
 	}()
-	if sys != nil {
-		go func() {
-			if err := sys.Watch(ctx, 2*time.Second); err != nil && !errors.Is(err, context.Canceled) {
-				log.Warn("device watch stopped", "error", err)
-			}
-		}()
-	}
 
 	tokenFile, err := localhost.DefaultTokenFile()
 	if err != nil {
@@ -129,4 +109,30 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 	<-ctx.Done()
 	log.Info("stopping")
 	return nil
+}
+
+// openLocal opens what both the headless and the desktop app keep on this
+// computer: the data directory, the store and the sound system (watched
+// for devices coming and going). Without PortAudio the phone still
+// registers and the widget still works; calls carry no sound until a
+// device appears, so sys may be nil. closeAll releases them.
+func openLocal(ctx context.Context, g globals, log *slog.Logger) (st *store.Store, sys *audio.System, closeAll func(), err error) {
+	if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
+		return nil, nil, nil, fmt.Errorf("creating the data directory: %w", err)
+	}
+	st, err = store.Open(ctx, store.Options{Path: filepath.Join(g.dataDir, "switchboard.db"), Logger: log})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sys, err = audio.NewSystem(audio.SystemOptions{Logger: log})
+	if err != nil {
+		log.Error("no sound system; calls will be silent", "error", err)
+		return st, nil, func() { st.Close() }, nil
+	}
+	go func() {
+		if err := sys.Watch(ctx, 2*time.Second); err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("device watch stopped", "error", err)
+		}
+	}()
+	return st, sys, func() { sys.Close(); st.Close() }, nil
 }
