@@ -105,17 +105,15 @@ func (e *Engine) round(ctx context.Context, kicked bool) time.Time {
 		if ctx.Err() != nil || offline {
 			break
 		}
-		q := groups[g]
-		latest := int64(-1)
-		for _, x := range q {
-			if x.it.Kind == kindPhonecall {
-				latest = x.it.ID
-			}
+		q, superseded := sendOrder(groups[g])
+		for _, x := range superseded {
+			e.markDone(ctx, x.it.ID, map[string]string{"superseded": "a newer write of this activity"})
 		}
 		var timed []int64 // completions waiting for their time
+		completed := false
 		for _, x := range q {
-			if x.it.Kind == kindPhonecall && x.it.ID != latest {
-				e.markDone(ctx, x.it.ID, map[string]string{"superseded": "a newer write of this activity"})
+			if completed && x.it.Kind == kindComplete {
+				e.markDone(ctx, x.it.ID, map[string]string{"superseded": "completed earlier"})
 				continue
 			}
 			if x.it.NextAt.After(now) && (!kicked || x.it.Kind == kindComplete) {
@@ -139,7 +137,7 @@ func (e *Engine) round(ctx context.Context, kicked bool) time.Time {
 					for _, id := range timed {
 						e.markDone(ctx, id, map[string]string{"superseded": "completed earlier"})
 					}
-					timed = nil
+					timed, completed = nil, true
 				}
 				continue
 			}
@@ -163,6 +161,40 @@ func (e *Engine) round(ctx context.Context, kicked bool) time.Time {
 	}
 	e.reportPending(ctx)
 	return next
+}
+
+// sendOrder puts one call's writes, read in the order they were queued,
+// in the order they must be sent. An activity write carries the
+// activity's whole state, so only the newest is sent, and it goes where
+// the first stood: records it names were queued before it. Notes go
+// last, after the activity they hang on, however the recording's end
+// and the call's end raced when they were queued.
+func sendOrder(q []queued) (run, superseded []queued) {
+	latest := -1
+	for i, x := range q {
+		if x.it.Kind == kindPhonecall {
+			latest = i
+		}
+	}
+	var notes []queued
+	placed := false
+	for i, x := range q {
+		switch {
+		case x.it.Kind == kindNote:
+			notes = append(notes, x)
+		case x.it.Kind != kindPhonecall:
+			run = append(run, x)
+		default:
+			if i != latest {
+				superseded = append(superseded, x)
+			}
+			if !placed {
+				run = append(run, q[latest])
+				placed = true
+			}
+		}
+	}
+	return append(run, notes...), superseded
 }
 
 func (e *Engine) markDone(ctx context.Context, id int64, result any) {

@@ -99,7 +99,29 @@ func newCRMRigLog(t testing.TB, preset func(*app.Config), onLine func(string)) *
 	t.Cleanup(func() { _ = host.Close() })
 	cifhost.LoadSample(host.Dataverse())
 
-	a, err := startApp(ctx, labAppOptions{bin: appBin, k: k, log: quiet(), codecs: []string{"pcmu"}, crmURL: "https://" + crmHost, onLine: onLine})
+	// The app's log (debug level) is kept and shown when a test fails.
+	var logMu sync.Mutex
+	var logTail []string
+	keep := func(l string) {
+		logMu.Lock()
+		logTail = append(logTail, l)
+		if len(logTail) > 400 {
+			logTail = logTail[len(logTail)-300:]
+		}
+		logMu.Unlock()
+		if onLine != nil {
+			onLine(l)
+		}
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		logMu.Lock()
+		defer logMu.Unlock()
+		t.Logf("the app's last %d log lines:\n%s", len(logTail), strings.Join(logTail, "\n"))
+	})
+	a, err := startApp(ctx, labAppOptions{bin: appBin, k: k, log: quiet(), codecs: []string{"pcmu"}, crmURL: "https://" + crmHost, onLine: keep, verbose: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,6 +268,7 @@ func (r *crmRig) waitFor(what string, cond func() bool) {
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
+			r.t.Logf("pending writes %d; phonecalls %v; notes %d", r.pending(), r.dv.Records("phonecall"), len(r.dv.Records("annotation")))
 			r.t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(50 * time.Millisecond)

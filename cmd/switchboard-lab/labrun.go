@@ -41,6 +41,7 @@ type labApp struct {
 	regCh      chan struct{}
 	widgetCh   chan struct{} // closed once the local server serves
 	lines      func(string)  // every log line of the app, if set
+	verbose    bool
 	exited     chan struct{}
 }
 
@@ -54,6 +55,7 @@ type labAppOptions struct {
 	onLine   func(string)
 	log      *slog.Logger
 	extraEnv []string
+	verbose  bool // debug logging in the app
 }
 
 // asoundrc defines the file devices PortAudio sees.
@@ -96,7 +98,7 @@ func startApp(ctx context.Context, o labAppOptions) (*labApp, error) {
 		return nil, err
 	}
 	a := &labApp{dir: dir, home: filepath.Join(dir, "home"), dataDir: filepath.Join(dir, "data"),
-		cfgPath: filepath.Join(dir, "config.toml"), regCh: make(chan struct{}), widgetCh: make(chan struct{}), lines: o.onLine, exited: make(chan struct{})}
+		cfgPath: filepath.Join(dir, "config.toml"), regCh: make(chan struct{}), widgetCh: make(chan struct{}), lines: o.onLine, exited: make(chan struct{}), verbose: o.verbose}
 	if a.bin, err = filepath.Abs(o.bin); err != nil {
 		return nil, err
 	}
@@ -149,7 +151,11 @@ func startApp(ctx context.Context, o labAppOptions) (*labApp, error) {
 
 // launch starts the app process on the prepared files.
 func (a *labApp) launch() error {
-	a.cmd = exec.Command(a.bin, "--headless", "--config", a.cfgPath, "run")
+	args := []string{"--headless", "--config", a.cfgPath}
+	if a.verbose {
+		args = append(args, "--verbose")
+	}
+	a.cmd = exec.Command(a.bin, append(args, "run")...)
 	a.cmd.Env = append(a.env, "SWITCHBOARD_PASSWORD="+a.password)
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr, err := a.cmd.StderrPipe()
