@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -213,6 +214,35 @@ func (p *Phone) Calls() []Call {
 		out = append(out, l.call)
 	}
 	return out
+}
+
+// SetCallName names a call's remote party once something knows it (the
+// CRM record matched to the number): a live call's snapshot is published
+// again with the name, and the history row keeps it.
+func (p *Phone) SetCallName(ctx context.Context, id, name string) error {
+	name = strings.TrimSpace(name)
+	p.mu.Lock()
+	var live *Call
+	for _, l := range p.lines {
+		if l.call.ID == id {
+			if l.call.Name == name {
+				p.mu.Unlock()
+				return nil
+			}
+			l.call.Name = name
+			c := l.call
+			live = &c
+			break
+		}
+	}
+	p.mu.Unlock()
+	if err := p.st.SetCallName(ctx, id, name); err != nil {
+		return err
+	}
+	if live != nil && live.State != CallEnded {
+		p.publish(*live)
+	}
+	return nil
 }
 
 func (p *Phone) onRegistration(s sip.RegStatus) {

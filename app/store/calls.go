@@ -207,6 +207,25 @@ func (s *Store) AnswerCall(ctx context.Context, id string, t time.Time, codec st
 	return nil
 }
 
+// SetCallName names the remote party of a call, live or ended: the CRM
+// record found for its number, say. The name is kept to 200 characters.
+func (s *Store) SetCallName(ctx context.Context, id, name string) error {
+	if r := []rune(name); len(r) > maxNameRunes {
+		name = string(r[:maxNameRunes])
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE calls SET name = ? WHERE id = ?`, name, id)
+	if err != nil {
+		return fmt.Errorf("name call %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("name call %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// maxNameRunes bounds a stored caller name.
+const maxNameRunes = 200
+
 // Touch is the heartbeat of an open call: call it every few seconds while
 // the call is up. After a crash the call is taken to have ended at its
 // last heartbeat.

@@ -360,3 +360,35 @@ func TestSearchHelpers(t *testing.T) {
 		t.Errorf("normalizeSearch = %q, %v", got, err)
 	}
 }
+
+func TestSetCallName(t *testing.T) {
+	ctx := t.Context()
+	s := openTest(t)
+	if err := s.BeginCall(ctx, CallRecord{ID: "n1", Direction: Inbound, Number: "13812345678", Start: base}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCallName(ctx, "n1", "Zhang San"); err != nil {
+		t.Fatal(err)
+	}
+	// Named after the call ended too, and found by the name.
+	if err := s.EndCall(ctx, "n1", CallEnd{At: base.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("名", 300)
+	if err := s.SetCallName(ctx, "n1", long); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetCall(ctx, "n1")
+	if err != nil || got.Name != strings.Repeat("名", maxNameRunes) {
+		t.Fatalf("name %q (%d runes), %v", got.Name, len([]rune(got.Name)), err)
+	}
+	if err := s.SetCallName(ctx, "n1", "Zhang San"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.ListCalls(ctx, Query{Search: "zhang"}); err != nil || p.Total != 1 {
+		t.Fatalf("search by the CRM name: %+v, %v", p, err)
+	}
+	if err := s.SetCallName(ctx, "nope", "X"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown call: %v", err)
+	}
+}

@@ -719,10 +719,15 @@ func TestCRMClickToActTabsAndOutbox(t *testing.T) {
 		t.Fatalf("click-to-act call %+v", c)
 	}
 	r.waitOpened(1, sampleRef("contact", "zhang")) // screen pop on outbound calls is on
+	// The matched record names the call: in the app and the call log.
+	r.waitFor("the CRM name on the call", func() bool { return r.liveCall(numZhang).Name == "Zhang San" })
 	if err := bot.Hangup(ctx); err != nil {
 		t.Fatal(err)
 	}
 	r.noCalls()
+	if h, err := r.cli.History(ctx, localhost.HistoryQuery{Search: numZhang}); err != nil || len(h.Calls) != 1 || h.Calls[0].Name != "Zhang San" {
+		t.Fatalf("call log after a matched call: %+v, %v", h, err)
+	}
 	r.waitFor("the completed outbound activity", func() bool {
 		pc := r.phonecalls(numZhang)
 		return len(pc) == 1 && pc[0]["statecode"] == int64(1)

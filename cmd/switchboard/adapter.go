@@ -245,7 +245,7 @@ func (m *sharedMeter) subscribe(ctx context.Context) <-chan localhost.Level {
 type crmLink struct {
 	log    *slog.Logger
 	st     *store.Store
-	phone  *app.Phone
+	phone  callSource
 	preset crmconf.Settings
 	eng    *crm.Engine
 
@@ -256,6 +256,13 @@ type crmLink struct {
 	pending  int
 	recent   []string // ended calls, newest last, whose activity page may be open
 	clock    map[string]*popTiming
+	named    map[string]string // call ID -> the CRM name given to the phone
+}
+
+// callSource is the phone as the CRM link sees it.
+type callSource interface {
+	Calls() []app.Call
+	SetCallName(ctx context.Context, id, name string) error
 }
 
 // popTiming measures a call's screen pop for the log: from the INVITE to
@@ -280,9 +287,10 @@ var (
 )
 
 // newCRMLink reads the agent's CRM settings over cfg's presets and makes
-// the engine. Start it with run once the phone is started.
-func newCRMLink(ctx context.Context, cfg app.Config, st *store.Store, phone *app.Phone, log *slog.Logger) (*crmLink, error) {
-	l := &crmLink{log: log, st: st, phone: phone, preset: cfg.CRM.Settings.Clone(), pending: -1, clock: map[string]*popTiming{}}
+// the engine; startCRM runs it.
+func newCRMLink(ctx context.Context, cfg app.Config, st *store.Store, phone callSource, log *slog.Logger) (*crmLink, error) {
+	l := &crmLink{log: log, st: st, phone: phone, preset: cfg.CRM.Settings.Clone(), pending: -1,
+		clock: map[string]*popTiming{}, named: map[string]string{}}
 	var over json.RawMessage
 	if _, err := st.GetSetting(ctx, crmSettingsKey, &over); err != nil {
 		return nil, fmt.Errorf("reading the saved Dynamics settings: %w", err)
@@ -306,6 +314,7 @@ func newCRMLink(ctx context.Context, cfg app.Config, st *store.Store, phone *app
 		Logger:   log,
 		OnUpdate: func(ci crm.CallInfo) {
 			l.timePop(ci)
+			l.nameCall(ci)
 			if srv := l.server(); srv != nil {
 				srv.PublishCRMCall(ci)
 			}
@@ -324,6 +333,40 @@ func newCRMLink(ctx context.Context, cfg app.Config, st *store.Store, phone *app
 		return nil, err
 	}
 	return l, nil
+}
+
+// nameCall gives the phone the caller's name once Dynamics knows it (the
+// record the agent chose, or the only match), so the call card, the
+// desktop notification and the call log show who is calling.
+func (l *crmLink) nameCall(ci crm.CallInfo) {
+	var name string
+	switch {
+	case ci.Chosen != nil:
+		name = ci.Chosen.Name
+	case len(ci.Matches) == 1:
+		name = ci.Matches[0].Name
+	}
+	if name == "" {
+		return
+	}
+	l.mu.Lock()
+	if l.named[ci.CallID] == name {
+		l.mu.Unlock()
+		return
+	}
+	if len(l.named) >= 256 {
+		clear(l.named)
+	}
+	l.named[ci.CallID] = name
+	l.mu.Unlock()
+	// Not on the engine's goroutine: naming writes the store.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := l.phone.SetCallName(ctx, ci.CallID, name); err != nil {
+			l.log.Debug("naming the call", "call", ci.CallID, "err", err)
+		}
+	}()
 }
 
 func (l *crmLink) current() crm.Settings {

@@ -85,12 +85,23 @@ func runDesktop(ctx context.Context, g globals, args []string, primary *instance
 	if err != nil {
 		return err
 	}
+	// The Dynamics 365 link follows the bus every phone shares, from
+	// before the first phone starts, and outlives each sign-in.
+	cfg, err := app.LoadConfig(g.configPath)
+	if err != nil {
+		return err
+	}
+	link, stopCRM, err := startCRM(ctx, cfg, st, widget, bus.Subscribe(1024), log)
+	if err != nil {
+		return err
+	}
+	defer stopCRM()
 	if err := be.Start(ctx); err != nil {
 		return err
 	}
 	defer be.Close()
 
-	cfg := be.Config()
+	cfg = be.Config()
 	tokenFile, err := localhost.DefaultTokenFile()
 	if err != nil {
 		return err
@@ -101,17 +112,19 @@ func runDesktop(ctx context.Context, g globals, args []string, primary *instance
 		TokenFile:  tokenFile,
 		CRMOrigins: cfg.CRM.URL,
 		Phone:      widget,
+		CRM:        link,
 		Logger:     log,
 		Version:    version,
 	})
 	if err != nil {
 		return err
 	}
+	link.setServer(srv)
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
 	defer srv.Close()
-	log.Info("widget ready", "url", srv.URL())
+	logURLs(srv, cfg, log)
 
 	exe, _ := os.Executable()
 	return desktop.Run(ctx, desktop.Options{
@@ -142,7 +155,24 @@ type guiPhone struct {
 
 var _ localhost.Phone = (*guiPhone)(nil)
 
-func (g *guiPhone) p() *widgetPhone                     { return g.cur.Load() }
+func (g *guiPhone) p() *widgetPhone { return g.cur.Load() }
+
+// Calls are the current phone's live calls.
+func (g *guiPhone) Calls() []app.Call {
+	if p := g.p(); p != nil {
+		return p.Calls()
+	}
+	return nil
+}
+
+// SetCallName names a call of the current phone.
+func (g *guiPhone) SetCallName(ctx context.Context, id, name string) error {
+	if p := g.p(); p != nil {
+		return p.SetCallName(ctx, id, name)
+	}
+	return app.ErrCallNotFound
+}
+
 func (g *guiPhone) State() localhost.State              { return g.p().State() }
 func (g *guiPhone) Subscribe(buf int) *app.Subscription { return g.bus.Subscribe(buf) }
 func (g *guiPhone) Dial(ctx context.Context, n string) (app.Call, error) {

@@ -48,24 +48,11 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 		return err
 	}
 	// The Dynamics 365 rules observe every call from the first one.
-	link, err := newCRMLink(ctx, cfg, st, phone, log)
+	link, stopCRM, err := startCRM(ctx, cfg, st, phone, phone.Subscribe(1024), log)
 	if err != nil {
 		return err
 	}
-	crmCtx, stopCRM := context.WithCancel(context.WithoutCancel(ctx))
-	var crmWG sync.WaitGroup
-	defer func() {
-		stopCRM()
-		crmWG.Wait()
-		link.eng.Close()
-	}()
-	crmSub := phone.Subscribe(1024)
-	crmWG.Go(func() { link.follow(crmCtx, crmSub) })
-	crmWG.Go(func() {
-		if err := link.eng.Run(crmCtx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Warn("the Dynamics outbox stopped", "err", err)
-		}
-	})
+	defer stopCRM()
 
 	if err := phone.Start(ctx); err != nil {
 		return err
@@ -100,15 +87,44 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 		return err
 	}
 	defer srv.Close()
+	logURLs(srv, cfg, log)
+	<-ctx.Done()
+	log.Info("stopping")
+	return nil
+}
+
+// startCRM runs the Dynamics 365 link: it follows sub (taken before the
+// phone starts, so no call is missed) and sends the outbox until stop.
+func startCRM(ctx context.Context, cfg app.Config, st *store.Store, phone callSource, sub *app.Subscription, log *slog.Logger) (link *crmLink, stop func(), err error) {
+	link, err = newCRMLink(ctx, cfg, st, phone, log)
+	if err != nil {
+		sub.Close()
+		return nil, nil, err
+	}
+	crmCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { link.follow(crmCtx, sub) })
+	wg.Go(func() {
+		if err := link.eng.Run(crmCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Warn("the Dynamics outbox stopped", "err", err)
+		}
+	})
+	return link, func() {
+		cancel()
+		wg.Wait()
+		link.eng.Close()
+	}, nil
+}
+
+// logURLs tells where the widget is, and what the Dynamics administrator
+// pastes into the channel provider.
+func logURLs(srv *localhost.Server, cfg app.Config, log *slog.Logger) {
 	log.Info("widget ready", "url", srv.URL())
 	for _, u := range cfg.CRM.URL {
 		if cu, err := srv.ChannelURL(u); err == nil {
 			log.Info("channel URL for Dynamics 365", "url", cu)
 		}
 	}
-	<-ctx.Done()
-	log.Info("stopping")
-	return nil
 }
 
 // openLocal opens what both the headless and the desktop app keep on this

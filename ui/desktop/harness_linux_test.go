@@ -121,7 +121,9 @@ func newDesk(t *testing.T) *desk {
 		t.Fatal(err)
 	}
 	d.port = port
-	d.k = lab.StartKamailioT(t, lab.KamailioOptions{NoPresence: true})
+	users := lab.DefaultUsers()
+	users[externalNumber] = "pw" + externalNumber // a customer's phone, for the Dynamics test
+	d.k = lab.StartKamailioT(t, lab.KamailioOptions{NoPresence: true, Users: users})
 	d.bus, err = dbus.ConnectSessionBus()
 	if err != nil {
 		t.Fatalf("session bus: %v", err)
