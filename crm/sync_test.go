@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"switchboard/app"
 	"switchboard/app/store"
 )
 
@@ -53,6 +54,28 @@ func TestSendOrder(t *testing.T) {
 		run, sup := sendOrder(c.q)
 		if !slices.Equal(ids(run), c.run) || !slices.Equal(ids(sup), c.superseded) {
 			t.Errorf("%s: run %v superseded %v, want %v and %v", c.name, ids(run), ids(sup), c.run, c.superseded)
+		}
+	}
+}
+
+func TestStripQuality(t *testing.T) {
+	q := &app.Quality{LossPct: 0.4, JitterMs: 12, MOS: 4.2}
+	line := "Quality: loss 0.4 %, jitter 12 ms, MOS 4.2"
+	for _, c := range []struct {
+		desc string
+		q    *app.Quality
+		want string
+	}{
+		{"Notes\n\n" + line, q, "Notes"},
+		{line, q, ""},
+		{"Notes\n\nQuality: loss 1.0 %, jitter 3 ms, MOS 4.0", q, "Notes"}, // measured differently then
+		{"Notes\n\nQuality: loss 1.0 %, jitter 3 ms, MOS 4.0", nil, "Notes"},
+		{"Quality: loss is what we discussed\nmore", q, "Quality: loss is what we discussed\nmore"},
+		{"Notes only", q, "Notes only"},
+		{"", q, ""},
+	} {
+		if got := stripQuality(c.desc, c.q); got != c.want {
+			t.Errorf("stripQuality(%q) = %q, want %q", c.desc, got, c.want)
 		}
 	}
 }

@@ -175,6 +175,12 @@ func scenes() []scene {
 					"regarding": crmRec("opportunity", "o1", "PBX upgrade 2025"), "party": zhang, "queued": true}}))
 		}, wait: ".activity #act-desc"},
 		{name: "crm-settings", act: scrollTo(`.nav-item[data-v="settings"]`, ".crm-settings"), wait: ".crm-settings"},
+		{name: "crm-call-log", crm: func(c *fakeDynamics) {
+			c.put(crmInfo("h10", "+8613912345678", []any{}, map[string]any{"offerAdd": true}))
+		}, act: func(t *testing.T, f *fixture, ctx context.Context) {
+			do(t, ctx, chromedp.Click(chromedp.CSS(`.nav-item[data-v="history"]`)), chromedp.WaitVisible(chromedp.CSS(".log-row .log-crm")),
+				chromedp.Click(chromedp.CSS(".log-row .log-crm")))
+		}, wait: ".log-crm-detail .crm-add"},
 	}
 	base = append(base, crmScenes...)
 	var out []scene

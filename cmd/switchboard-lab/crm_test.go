@@ -883,3 +883,55 @@ func BenchmarkCRMScreenPop(b *testing.B) {
 	b.Logf("%d calls: screen pop p50 %v, p95 %v (Dynamics search through the panel: p50 %v, p95 %v)",
 		len(got), pct(got, .50), pct(got, .95), pct(crms, .50), pct(crms, .95))
 }
+
+// E1: the Dynamics actions of the local call log. A missed call from an
+// unknown number is added as a lead from its row, and its activity is
+// logged from there, naming the new lead.
+func TestCRMCallLogActions(t *testing.T) {
+	r := newCRMRig(t, func(c *app.Config) {
+		c.CRM.ContactCreation = "manual"
+		c.CRM.ActivityAutoCreate = []string{}
+		c.CRM.ActivityPage = false
+		c.CRM.ActivityAutosave = false
+		c.CRM.ScreenPop = "manual"
+	})
+	tab := r.tab()
+	w := tab.widget
+	r.call(numNew2)
+	r.hangupBot(numNew2) // missed
+	r.settled()
+	if n := len(r.phonecalls(numNew2)); n != 0 {
+		t.Fatalf("%d activities without automatic creation", n)
+	}
+
+	r.do(w, chromedp.Click(chromedp.CSS(`.nav-item[data-v="history"]`)))
+	r.js(w, `!!document.querySelector('.log-row .log-crm')`)
+	r.do(w, chromedp.Click(chromedp.CSS(".log-row .log-crm")))
+	r.do(w, chromedp.WaitVisible(chromedp.CSS(`.log-crm-detail .crm-add-btn[data-entity="lead"]`)))
+	r.do(w, chromedp.Click(chromedp.CSS(`.log-crm-detail .crm-add-btn[data-entity="lead"]`)))
+	r.waitFor("the lead", func() bool { return len(r.recordsWith("lead", "15500005678")) == 1 })
+	lead := r.recordsWith("lead", "15500005678")[0]["leadid"].(string)
+	r.waitFor("the lead's form", func() bool { return slices.Contains(r.opened(), "lead:"+lead) })
+
+	// The activity, written from the log and completed when saved.
+	r.do(w, chromedp.Click(chromedp.CSS(".log-crm-detail .crm-activity"), chromedp.NodeVisible))
+	r.do(w, chromedp.WaitVisible(chromedp.CSS("#act-desc")))
+	r.do(w, chromedp.SendKeys(chromedp.CSS("#act-desc"), "Called back about pricing"))
+	r.do(w, chromedp.Click(chromedp.CSS(".act-save")))
+	r.waitFor("the activity from the log", func() bool {
+		pcs := r.phonecalls(numNew2)
+		return len(pcs) == 1 && pcs[0]["statecode"] == int64(1)
+	})
+	r.settled()
+	pc := r.phonecalls(numNew2)[0]
+	if !strings.HasPrefix(fmt.Sprint(pc["description"]), "Called back about pricing") || pc["directioncode"] != false || pc["statuscode"] != int64(4) {
+		t.Errorf("activity from the log: %v", pc)
+	}
+	if m := partyMasks(pc); m["lead:"+lead] != 1 {
+		t.Errorf("parties %v, want the new lead as the caller", m)
+	}
+	// Nothing was written twice.
+	if n := len(r.recordsWith("lead", "15500005678")); n != 1 {
+		t.Errorf("%d leads", n)
+	}
+}

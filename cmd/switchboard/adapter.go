@@ -603,19 +603,81 @@ func (l *crmLink) UpdateSettings(ctx context.Context, patch json.RawMessage) (lo
 	return s.Clone(), nil
 }
 
+// Call is a call's Dynamics state; a call the engine has forgotten is
+// recalled from the call log (the log's Dynamics actions, E1).
 func (l *crmLink) Call(ctx context.Context, callID string) (any, error) {
-	ci, ok := l.eng.Info(callID)
-	if !ok {
-		return nil, fmt.Errorf("call %s: %w", callID, localhost.ErrCallNotFound)
+	if ci, ok := l.eng.Info(callID); ok {
+		return ci, nil
+	}
+	ci, err := l.recall(ctx, callID)
+	if err != nil {
+		return nil, err
 	}
 	return ci, nil
 }
 
+// known makes sure the engine holds callID before an action on it.
+func (l *crmLink) known(ctx context.Context, callID string) error {
+	if _, ok := l.eng.Info(callID); ok {
+		return nil
+	}
+	_, err := l.recall(ctx, callID)
+	return err
+}
+
+// recall brings a call of the log back to the engine: its number is
+// searched and its activity read back from Dynamics.
+func (l *crmLink) recall(ctx context.Context, callID string) (crm.CallInfo, error) {
+	rec, err := l.st.GetCall(ctx, callID)
+	if errors.Is(err, store.ErrNotFound) {
+		return crm.CallInfo{}, fmt.Errorf("call %s: %w", callID, localhost.ErrCallNotFound)
+	}
+	if err != nil {
+		return crm.CallInfo{}, err
+	}
+	ci, err := l.eng.Recall(ctx, callOfRecord(rec))
+	if err != nil {
+		return crm.CallInfo{}, crmError(err)
+	}
+	l.mu.Lock()
+	if !slices.Contains(l.recent, callID) {
+		l.recent = append(l.recent, callID)
+		if len(l.recent) > 20 {
+			l.recent = l.recent[len(l.recent)-20:]
+		}
+	}
+	l.mu.Unlock()
+	return ci, nil
+}
+
+// callOfRecord is a call of the log as the phone reported it when it
+// ended.
+func callOfRecord(r store.CallRecord) app.Call {
+	c := app.Call{
+		ID: r.ID, Direction: app.Direction(r.Direction), Number: r.Number, Name: r.Name, State: app.CallEnded,
+		Codec: r.Codec, Started: r.Start, Answered: r.Answer, Ended: r.End,
+		Disposition: app.Disposition(r.Disposition), Reason: r.Reason,
+	}
+	if c.Ended.IsZero() {
+		c.Ended = c.Started // still open in the log: a crash the store will mend
+	}
+	if !r.Answer.IsZero() && r.MOS > 0 {
+		c.Quality = &app.Quality{LossPct: r.LossPct, JitterMs: r.JitterMs, RTTMs: r.RTTMs, MOS: r.MOS}
+	}
+	return c
+}
+
 func (l *crmLink) OpenRecord(ctx context.Context, callID string) error {
+	if err := l.known(ctx, callID); err != nil {
+		return err
+	}
 	return crmError(l.eng.OpenRecord(ctx, callID))
 }
 
 func (l *crmLink) Choose(ctx context.Context, callID string, r localhost.CRMRef) error {
+	if err := l.known(ctx, callID); err != nil {
+		return err
+	}
 	if err := l.eng.Choose(callID, crm.Ref{Entity: r.Entity, ID: r.ID, Name: r.Name}); err != nil {
 		if errors.Is(err, crm.ErrUnknownCall) {
 			return crmError(err)
@@ -631,6 +693,9 @@ func (l *crmLink) AddRecord(ctx context.Context, callID, entity string) (localho
 	default:
 		return localhost.CRMRef{}, &localhost.FieldError{Field: "entity", Message: "use contact, account or lead"}
 	}
+	if err := l.known(ctx, callID); err != nil {
+		return localhost.CRMRef{}, err
+	}
 	ref, err := l.eng.AddRecord(ctx, callID, entity)
 	if err != nil {
 		return localhost.CRMRef{}, crmError(err)
@@ -645,6 +710,9 @@ func (l *crmLink) SaveActivity(ctx context.Context, callID string, ed localhost.
 		}
 		return &crm.Ref{Entity: r.Entity, ID: r.ID, Name: r.Name}
 	}
+	if err := l.known(ctx, callID); err != nil {
+		return err
+	}
 	err := l.eng.SaveActivity(ctx, callID, crm.ActivityEdit{
 		Subject: ed.Subject, Description: ed.Description, Regarding: ref(ed.Regarding),
 		ClearRegarding: ed.ClearRegarding, Party: ref(ed.Party),
@@ -656,6 +724,9 @@ func (l *crmLink) SaveActivity(ctx context.Context, callID string, ed localhost.
 }
 
 func (l *crmLink) ActivityPage(ctx context.Context, callID string, open bool) error {
+	if err := l.known(ctx, callID); err != nil {
+		return err
+	}
 	return crmError(l.eng.ActivityPage(callID, open))
 }
 

@@ -1,7 +1,10 @@
 // The call log: search, filters, paging, call back by button or
-// double-click (or Enter on a focused row).
+// double-click (or Enter on a focused row). With Dynamics 365 set up,
+// each call opens its Dynamics actions in place: its record, "add as
+// contact/account/lead" for an unknown number, and its activity.
 import { h, icon, clear, avatar, fmtDuration, debounce, time } from '../ui.js';
 import { pretty } from '../number.js';
+import { crmSection } from './crm.js';
 
 const PAGE = 30;
 
@@ -34,6 +37,11 @@ export function createHistory(ctx) {
   let failed = false;
   let seq = 0;
   let loadedRev = -1;
+  // The call whose Dynamics actions are open under its row.
+  let expanded = null;
+  let detail = null;
+  let detailSig = '';
+  let detailErr = '';
 
   const searchInput = h('input', {
     type: 'search', class: 'search-input', placeholder: t('log.search'), 'aria-label': t('log.search'),
@@ -123,12 +131,16 @@ export function createHistory(ctx) {
       talk ? fmtDuration(talk) : t('disp.' + (r.disposition || 'missed')),
     ].filter(Boolean).join(' · ');
     const callBack = () => actions.dial(r.number);
+    // Dynamics actions for external numbers (an extension is not in it).
+    const extDigits = (store.state.crm.settings && store.state.crm.settings.extensionDigits) || 0;
+    const crmOn = store.state.crmOrigins.length > 0 && !(/^\d+$/.test(r.number) && r.number.length <= extDigits);
     const li = h('li', {
       class: 'log-row' + (missed ? ' missed' : ''), tabindex: '0',
       'aria-label': `${t('dir.' + kind)}: ${name}, ${detail}`,
       on: {
         dblclick: callBack,
         keydown: (e) => {
+          if (e.target !== li) return; // the row's own buttons handle their keys
           if (e.key === 'Enter') { e.preventDefault(); callBack(); }
           if (e.key === 'ArrowDown') { e.preventDefault(); li.nextElementSibling?.focus(); }
           if (e.key === 'ArrowUp') { e.preventDefault(); li.previousElementSibling?.focus(); }
@@ -139,11 +151,72 @@ export function createHistory(ctx) {
     h('div', { class: 'log-main' },
       h('div', { class: 'log-name' }, h('span', { class: 'dir ' + kind, title: t('dir.' + kind) }, icon(kind === 'outgoing' ? 'outArrow' : 'inArrow')), h('span', { class: 'log-title', text: name })),
       h('div', { class: 'log-detail', text: detail })),
-    h('button', {
-      type: 'button', class: 'btn-icon callback', 'aria-label': t('log.callBack', { name }), title: t('log.callBack', { name }),
-      tabindex: '-1', on: { click: (e) => { e.stopPropagation(); callBack(); } },
-    }, icon('phone')));
+    h('div', { class: 'log-btns' },
+      crmOn ? h('button', {
+        type: 'button', class: 'btn-icon log-crm', 'aria-label': t('log.crmFor', { name }), title: t('log.crmFor', { name }),
+        'aria-expanded': expanded === r.id ? 'true' : 'false',
+        on: { click: (e) => { e.stopPropagation(); toggleCRM(r.id, li); } },
+      }, h('span', { class: 'crm-logo', 'aria-hidden': 'true' }, 'D')) : null,
+      h('button', {
+        type: 'button', class: 'btn-icon callback', 'aria-label': t('log.callBack', { name }), title: t('log.callBack', { name }),
+        tabindex: '-1', on: { click: (e) => { e.stopPropagation(); callBack(); } },
+      }, icon('phone'))));
+    li.dataset.id = r.id;
     return li;
+  }
+
+  // ---- Dynamics actions of one call -----------------------------------
+
+  function collapseCRM() {
+    if (detail) detail.remove();
+    const btn = expanded && list.querySelector(`.log-row[data-id="${CSS.escape(expanded)}"] .log-crm`);
+    if (btn) btn.setAttribute('aria-expanded', 'false');
+    expanded = null;
+    detail = null;
+    detailSig = '';
+    detailErr = '';
+  }
+
+  async function toggleCRM(id, li) {
+    if (expanded === id) {
+      collapseCRM();
+      return;
+    }
+    collapseCRM();
+    expanded = id;
+    detail = h('li', { class: 'log-crm-detail', role: 'presentation' });
+    li.after(detail);
+    li.querySelector('.log-crm').setAttribute('aria-expanded', 'true');
+    renderDetail();
+    try {
+      // The app recalls the call: searches its number and reads its
+      // activity back from Dynamics; updates follow on the WebSocket.
+      const info = await api.crmCall(id);
+      if (expanded === id) store.applyCRMCall(info);
+    } catch (e) {
+      if (expanded !== id) return;
+      detailErr = actions.message(e);
+      renderDetail();
+    }
+  }
+
+  function renderDetail() {
+    if (!expanded || !detail) return;
+    const info = store.crmInfo(expanded);
+    const sig = JSON.stringify([info, detailErr, i18n.lang]);
+    if (sig === detailSig) return;
+    detailSig = sig;
+    clear(detail);
+    if (detailErr) {
+      detail.append(h('div', { class: 'crm-box' }, h('div', { class: 'crm-state warn' }, icon('alert'), h('span', { text: detailErr }))));
+      return;
+    }
+    if (!info) {
+      detail.append(h('div', { class: 'crm-box' }, h('div', { class: 'crm-state' }, h('span', { class: 'spinner small' }), t('crm.searching'))));
+      return;
+    }
+    detail.append(crmSection(ctx, { id: expanded }, info) ||
+      h('div', { class: 'crm-box' }, h('div', { class: 'crm-state' }, icon('user'), h('span', { text: t('log.crmNone') }))));
   }
 
   function renderRows() {
@@ -158,7 +231,13 @@ export function createHistory(ctx) {
         list.append(h('li', { class: 'log-day', role: 'presentation', text: label }));
         lastDay = label;
       }
-      list.append(row(r));
+      const li = row(r);
+      list.append(li);
+      if (r.id === expanded && detail) {
+        li.after(detail);
+        detailSig = '';
+        renderDetail();
+      }
     }
     countEl.textContent = total ? t('log.count', { n: total }) : '';
     renderFooter();
@@ -173,6 +252,7 @@ export function createHistory(ctx) {
       }
     },
     update(state) {
+      renderDetail();
       // A finished call appears at once if the log is on screen.
       if (state.historyRev !== loadedRev && el.offsetParent !== null && state.conn === 'open') {
         loadedRev = state.historyRev;

@@ -1,0 +1,104 @@
+package crm
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"switchboard/app"
+)
+
+// Recall brings a call from the local call log back to the engine, so the
+// agent can act on it after the fact (E1): open its record, add its
+// unknown number, log or edit its activity. c is the call as the log
+// has it (ended).
+//
+// A call the engine still holds is only searched again if its search
+// never succeeded. One it has forgotten (older calls, or an app restart)
+// is registered again, its number searched, and its activity read back
+// from Dynamics if one exists, so that editing it keeps what is there:
+// subject, notes and regarding are filled from the record, not blanked.
+// Nothing pops: the agent asked to look, not to open.
+func (e *Engine) Recall(ctx context.Context, c app.Call) (CallInfo, error) {
+	if c.ID == "" {
+		return CallInfo{}, fmt.Errorf("recall: %w", ErrUnknownCall)
+	}
+	e.mu.Lock()
+	_, known := e.calls[c.ID]
+	e.mu.Unlock()
+	if !known {
+		c.State = app.CallEnded
+		e.OnCall(c)
+	}
+	st, err := e.call(c.ID)
+	if err != nil {
+		return CallInfo{}, err
+	}
+	e.mu.Lock()
+	fresh := !known && !st.activity
+	e.mu.Unlock()
+	if fresh {
+		if err := e.readActivity(ctx, st); err != nil {
+			e.log.Info("could not read the call's activity from Dynamics", "call", c.ID, "err", err)
+		}
+	}
+	if err := e.ensureMatched(ctx, st); err != nil && ctx.Err() != nil {
+		return CallInfo{}, err
+	}
+	e.publish(st)
+	ci, _ := e.Info(c.ID)
+	return ci, nil
+}
+
+// readActivity fills a recalled call's activity from Dynamics.
+func (e *Engine) readActivity(ctx context.Context, st *callState) error {
+	e.mu.Lock()
+	id := StableID("phonecall", st.snap.ID)
+	q := st.snap.Quality
+	e.mu.Unlock()
+	row, err := e.lookup(ctx, "phonecall", id, "subject", "description", "statecode", "_regardingobjectid_value")
+	if err != nil || row == nil {
+		return err
+	}
+	var state int
+	fmt.Sscan(jsonText(row["statecode"]), &state)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if st.activity {
+		return nil // the agent wrote meanwhile; hers is newer
+	}
+	st.activity, st.endQueued = true, true
+	st.completed = state == StateCompleted
+	st.subject = jsonText(row["subject"])
+	st.description = stripQuality(jsonText(row["description"]), q)
+	if rid, err := NormalizeGUID(jsonText(row["_regardingobjectid_value"])); err == nil {
+		ent := jsonText(row["_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname"])
+		name := jsonText(row["_regardingobjectid_value@OData.Community.Display.V1.FormattedValue"])
+		if info, ok := EntityInfo(ent); !ok || len(info.Phones) == 0 {
+			// An opportunity, or a kind we cannot tell: kept as it is.
+			// (A contact, account or lead there is the caller, which
+			// every write names anyway.)
+			st.regarding = &Ref{Entity: ent, ID: rid, Name: name}
+		}
+	}
+	return nil
+}
+
+// stripQuality takes the quality line the app appended off a stored
+// description, leaving the agent's notes (the line is written anew from
+// the call's measures).
+func stripQuality(desc string, q *app.Quality) string {
+	line := QualitySummary(q)
+	switch {
+	case line != "" && desc == line:
+		return ""
+	case line != "" && strings.HasSuffix(desc, "\n\n"+line):
+		return strings.TrimSuffix(desc, "\n\n"+line)
+	case strings.HasPrefix(desc, "Quality: loss ") && !strings.Contains(desc, "\n"):
+		return ""
+	}
+	if i := strings.LastIndex(desc, "\n\nQuality: loss "); i >= 0 && !strings.Contains(desc[i+2:], "\n") {
+		return desc[:i]
+	}
+	return desc
+}
