@@ -73,16 +73,31 @@ func (p PhoneCall) Outbound() bool { return p.Direction == app.Outbound }
 
 // DefaultSubject is the subject of a call the agent has not titled.
 func DefaultSubject(dir app.Direction, name, number string) string {
+	return SubjectIn(0, dir, name, number)
+}
+
+// SubjectIn is the default subject in the organisation's language, given
+// as a Windows LCID (getEnvironment's orgLcid): Chinese for the Chinese
+// locales, English otherwise (and for 0, not known yet).
+func SubjectIn(lcid int, dir app.Direction, name, number string) string {
 	who := strings.TrimSpace(name)
+	number = strings.TrimSpace(number)
+	open, close, from, to := " (", ")", "Call from ", "Call to "
+	switch lcid {
+	case 2052, 4100: // zh-CN, zh-SG
+		open, close, from, to = "（", "）", "来电：", "去电："
+	case 1028, 3076, 5124: // zh-TW, zh-HK, zh-MO
+		open, close, from, to = "（", "）", "來電：", "去電："
+	}
 	if who == "" {
-		who = strings.TrimSpace(number)
+		who = number
 	} else if number != "" && !strings.Contains(who, number) {
-		who += " (" + strings.TrimSpace(number) + ")"
+		who += open + number + close
 	}
 	if dir == app.Outbound {
-		return truncUTF16("Call to "+who, maxSubject)
+		return truncUTF16(to+who, maxSubject)
 	}
-	return truncUTF16("Call from "+who, maxSubject)
+	return truncUTF16(from+who, maxSubject)
 }
 
 // QualitySummary is the one-line call quality report appended to the

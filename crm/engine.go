@@ -50,6 +50,10 @@ type Options struct {
 	// CompleteAfter completes a call's activity this long after the call
 	// ended even if the agent left its page open (default 30 min).
 	CompleteAfter time.Duration
+	// OrgLCID, if set, returns the Dynamics organisation's language
+	// (getEnvironment's orgLcid; 0 while unknown): the default subject of
+	// an activity is written in it.
+	OrgLCID func() int
 	// KeepCalls is how many ended calls stay in memory for the agent's
 	// manual actions (default 200); older ones are registered again with
 	// OnCall.
@@ -285,6 +289,14 @@ func (e *Engine) Kick() {
 }
 
 func (e *Engine) settings() Settings { return e.o.Settings().Canonical() }
+
+// lcid is the organisation's language; never call it holding e.mu.
+func (e *Engine) lcid() int {
+	if e.o.OrgLCID == nil {
+		return 0
+	}
+	return e.o.OrgLCID()
+}
 
 // OnCall observes a call snapshot; the app calls it for every call event.
 // It never blocks: decisions run on a worker per call, in order. A call
@@ -581,7 +593,7 @@ func (st *callState) party() *Ref {
 }
 
 // phonecall is the activity as the call and the agent's edits make it.
-func (st *callState) phonecall() PhoneCall {
+func (st *callState) phonecall(lcid int) PhoneCall {
 	c := st.snap
 	p := PhoneCall{
 		ID: StableID("phonecall", c.ID), Direction: c.Direction,
@@ -594,7 +606,7 @@ func (st *callState) phonecall() PhoneCall {
 		if p.Party != nil && p.Party.Name != "" {
 			name = p.Party.Name
 		}
-		p.Subject = DefaultSubject(c.Direction, name, c.Number)
+		p.Subject = SubjectIn(lcid, c.Direction, name, c.Number)
 	}
 	p.Start = c.Answered
 	if p.Start.IsZero() {
@@ -609,12 +621,13 @@ func (st *callState) phonecall() PhoneCall {
 // queueActivity writes the activity's full state. complete asks for the
 // completion in the same write (the call is over and its page closed).
 func (e *Engine) queueActivity(st *callState, key string, complete bool) {
+	lcid := e.lcid()
 	e.mu.Lock()
 	st.activity = true
 	if complete {
 		st.completed = true
 	}
-	j := &phonecallJob{Call: st.phonecall(), Fields: true, Complete: complete, WithParties: st.partyChanged}
+	j := &phonecallJob{Call: st.phonecall(lcid), Fields: true, Complete: complete, WithParties: st.partyChanged}
 	if st.chosen == nil && st.ensured && st.created != nil && j.Call.Party != nil && *j.Call.Party == *st.created {
 		// The record may not be created after all (the deferred search
 		// can find one): name whatever the number matches when sent.
@@ -713,7 +726,7 @@ func (e *Engine) nextSeq() string {
 }
 
 // info renders a call's state. Caller holds e.mu.
-func (st *callState) info() CallInfo {
+func (st *callState) info(lcid int) CallInfo {
 	ci := CallInfo{CallID: st.snap.ID, Number: st.num, Matches: slices.Clone(st.matches), SyncError: st.syncErr}
 	if ci.Matches == nil {
 		ci.Matches = []Record{}
@@ -737,7 +750,7 @@ func (st *callState) info() CallInfo {
 	}
 	ci.Popped = st.popped
 	ci.ShowActivityPage = st.pageOpen
-	p := st.phonecall()
+	p := st.phonecall(lcid)
 	ci.Activity = &ActivityInfo{
 		ID: p.ID, Subject: p.Subject, Description: st.description,
 		Regarding: st.regarding, Party: p.Party, Queued: st.activity, Completed: st.completed,
@@ -753,8 +766,9 @@ func (e *Engine) publish(st *callState) {
 	s := e.settings()
 	e.pubMu.Lock()
 	defer e.pubMu.Unlock()
+	lcid := e.lcid()
 	e.mu.Lock()
-	ci := st.info()
+	ci := st.info(lcid)
 	ci.OfferAdd = OfferAdd(s, e.facts(st, st.snap))
 	e.mu.Unlock()
 	e.o.OnUpdate(ci)
@@ -763,13 +777,14 @@ func (e *Engine) publish(st *callState) {
 // Info returns a call's CRM state.
 func (e *Engine) Info(callID string) (CallInfo, bool) {
 	s := e.settings()
+	lcid := e.lcid()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st, ok := e.calls[callID]
 	if !ok {
 		return CallInfo{}, false
 	}
-	ci := st.info()
+	ci := st.info(lcid)
 	ci.OfferAdd = OfferAdd(s, e.facts(st, st.snap))
 	return ci, true
 }

@@ -39,6 +39,7 @@ type rig struct {
 }
 
 type rigOpt struct {
+	lcid     int // the organisation's language
 	parsed   bool
 	storeDir string
 	dv       *cifhost.Dataverse
@@ -75,6 +76,7 @@ func newRig(t *testing.T, mod func(*crm.Settings), o rigOpt) *rig {
 		Settings: func() crm.Settings { return *r.settings.Load() },
 		Bridge:   r.br, Outbox: st,
 		AgentID: func() string { return r.agent.Load().(string) },
+		OrgLCID: func() int { return o.lcid },
 		OnUpdate: func(ci crm.CallInfo) {
 			r.mu.Lock()
 			r.infos[ci.CallID] = ci

@@ -98,3 +98,29 @@ func TestRecallUnknownID(t *testing.T) {
 		t.Fatal("recalled a call without an id")
 	}
 }
+
+// The default subject is written in the organisation's language.
+func TestSubjectInOrgLanguage(t *testing.T) {
+	r := newRig(t, func(s *crm.Settings) { s.ActivityPage = false }, rigOpt{lcid: 2052})
+	c := r.newCall(app.Inbound, "13812345678")
+	c.wait("the search", func(ci crm.CallInfo) bool { return ci.Matched })
+	c.answer().end()
+	r.settle()
+	if got := c.phonecall()["subject"]; got != "来电：Zhang San（13812345678）" {
+		t.Errorf("subject in a zh-CN org: %q", got)
+	}
+	for _, tc := range []struct {
+		lcid int
+		dir  app.Direction
+		want string
+	}{
+		{0, app.Outbound, "Call to Li Lei (186 0000 3333)"},
+		{1033, app.Inbound, "Call from Li Lei (186 0000 3333)"},
+		{2052, app.Outbound, "去电：Li Lei（186 0000 3333）"},
+		{1028, app.Inbound, "來電：Li Lei（186 0000 3333）"},
+	} {
+		if got := crm.SubjectIn(tc.lcid, tc.dir, "Li Lei", "186 0000 3333"); got != tc.want {
+			t.Errorf("SubjectIn(%d, %s) = %q, want %q", tc.lcid, tc.dir, got, tc.want)
+		}
+	}
+}

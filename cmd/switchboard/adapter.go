@@ -253,6 +253,7 @@ type crmLink struct {
 	srv      *localhost.Server // set once the server exists
 	settings crm.Settings
 	agent    string // the agent's systemuser id, from getEnvironment
+	lcid     int    // the organisation's language, from getEnvironment
 	pending  int
 	recent   []string // ended calls, newest last, whose activity page may be open
 	clock    map[string]*popTiming
@@ -279,6 +280,7 @@ type popTiming struct {
 const (
 	crmSettingsKey = "agent.crm"
 	crmAgentKey    = "crm.agent"
+	crmLCIDKey     = "crm.orgLcid"
 )
 
 var (
@@ -306,11 +308,16 @@ func newCRMLink(ctx context.Context, cfg app.Config, st *store.Store, phone call
 	if _, err := st.GetSetting(ctx, crmAgentKey, &agent); err == nil {
 		l.agent = agent
 	}
+	var lcid int
+	if _, err := st.GetSetting(ctx, crmLCIDKey, &lcid); err == nil {
+		l.lcid = lcid
+	}
 	l.eng, err = crm.New(crm.Options{
 		Settings: l.current,
 		Bridge:   l,
 		Outbox:   st,
 		AgentID:  l.agentID,
+		OrgLCID:  l.orgLCID,
 		Logger:   log,
 		OnUpdate: func(ci crm.CallInfo) {
 			l.timePop(ci)
@@ -379,6 +386,12 @@ func (l *crmLink) agentID() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.agent
+}
+
+func (l *crmLink) orgLCID() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.lcid
 }
 
 func (l *crmLink) server() *localhost.Server {
@@ -752,14 +765,23 @@ func (l *crmLink) CIFReady(raw json.RawMessage) {
 		l.mu.Lock()
 		changed := l.agent != env.UserID
 		l.agent = env.UserID
+		lcidChanged := env.OrgLCID > 0 && env.OrgLCID != l.lcid
+		if lcidChanged {
+			l.lcid = env.OrgLCID
+		}
 		l.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if changed {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			if err := l.st.PutSetting(ctx, crmAgentKey, env.UserID); err != nil {
 				l.log.Warn("saving the Dynamics user", "err", err)
 			}
-			cancel()
 		}
+		if lcidChanged {
+			if err := l.st.PutSetting(ctx, crmLCIDKey, env.OrgLCID); err != nil {
+				l.log.Warn("saving the Dynamics language", "err", err)
+			}
+		}
+		cancel()
 	}
 	l.eng.Kick()
 }
