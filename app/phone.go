@@ -47,6 +47,10 @@ type Phone struct {
 	st   *store.Store
 	ua   *sip.UA
 
+	// settingsMu makes UpdateSettings one read-modify-write at a time,
+	// so two changes made together both stay.
+	settingsMu sync.Mutex
+
 	mu       sync.Mutex
 	settings Settings
 	reg      Registration

@@ -52,6 +52,8 @@ func (p *Phone) Settings() Settings {
 // the result and applies it at once (devices switch on the current call
 // too). The caller validates device names against the device list.
 func (p *Phone) UpdateSettings(ctx context.Context, fn func(*Settings) error) (Settings, error) {
+	p.settingsMu.Lock()
+	defer p.settingsMu.Unlock()
 	p.mu.Lock()
 	s := p.settings
 	p.mu.Unlock()
