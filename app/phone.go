@@ -68,6 +68,16 @@ type line struct {
 	rec      *recording
 	ringStop func()
 	quality  Quality
+	// begun is closed once the call's history row is written; the answer
+	// and the end wait for it, so their updates find the row.
+	begun chan struct{}
+}
+
+// waitBegun waits until the call's history row exists.
+func (l *line) waitBegun() {
+	if l.begun != nil {
+		<-l.begun
+	}
 }
 
 // stopRing silences the line's ringer, ringback or waiting beep.
@@ -227,6 +237,7 @@ func (p *Phone) SetCallName(ctx context.Context, id, name string) error {
 	name = strings.TrimSpace(name)
 	p.mu.Lock()
 	var live *Call
+	var ln *line
 	for _, l := range p.lines {
 		if l.call.ID == id {
 			if l.call.Name == name {
@@ -235,18 +246,18 @@ func (p *Phone) SetCallName(ctx context.Context, id, name string) error {
 			}
 			l.call.Name = name
 			c := l.call
-			live = &c
+			live, ln = &c, l
 			break
 		}
 	}
 	p.mu.Unlock()
-	if err := p.st.SetCallName(ctx, id, name); err != nil {
-		return err
-	}
 	if live != nil && live.State != CallEnded {
 		p.publish(*live)
 	}
-	return nil
+	if ln != nil {
+		ln.waitBegun()
+	}
+	return p.st.SetCallName(ctx, id, name)
 }
 
 func (p *Phone) onRegistration(s sip.RegStatus) {
@@ -536,16 +547,22 @@ func (p *Phone) onIncoming(sc *sip.Call) {
 	l := &line{sc: sc, call: Call{
 		ID: sc.ID, Direction: Inbound, Number: sc.RemoteUser, Name: sc.RemoteName,
 		State: CallIncoming, Started: sc.Created, Waiting: waiting,
-	}}
+	}, begun: make(chan struct{})}
 	p.lines = append(p.lines, l)
 	c := l.call
 	auto := p.settings.AutoAnswer && !waiting
 	ringer := p.settings.Ringer
 	p.mu.Unlock()
 
-	if err := p.st.BeginCall(context.Background(), recordOf(c)); err != nil {
-		p.log.Warn("history: could not record call start", "error", err)
-	}
+	// The agent hears the ring and sees the call first; the history row
+	// (a synced disk write, milliseconds to tens of them on a busy disk)
+	// follows, and the answer and the end wait for it.
+	defer func() {
+		if err := p.st.BeginCall(context.Background(), recordOf(c)); err != nil {
+			p.log.Warn("history: could not record call start", "error", err)
+		}
+		close(l.begun)
+	}()
 	p.publish(c)
 	if auto {
 		go func() {
@@ -631,18 +648,18 @@ func (p *Phone) onAnswered(sc *sip.Call) {
 	}
 	c := l.call
 	p.focus = l
-	p.mu.Unlock()
-
-	if err := p.st.AnswerCall(context.Background(), c.ID, now, c.Codec); err != nil {
-		p.log.Warn("history: could not record answer", "error", err)
-	}
-	p.mu.Lock()
 	early := l.audio != nil // already playing early media
 	p.mu.Unlock()
+
+	// Sound first: the history write must not clip the first words.
 	if !early {
 		p.startAudio(l)
 	}
 	p.publish(c)
+	l.waitBegun()
+	if err := p.st.AnswerCall(context.Background(), c.ID, now, c.Codec); err != nil {
+		p.log.Warn("history: could not record answer", "error", err)
+	}
 }
 
 // startAudio connects l's media to the devices.
@@ -741,6 +758,7 @@ func (p *Phone) onEnded(e sip.CallEvent) {
 	c := l.call
 	p.mu.Unlock()
 
+	l.waitBegun()
 	if rec != nil {
 		p.finishRecording(context.Background(), c.ID, rec)
 	}
