@@ -62,6 +62,10 @@ demo: build
 bench: build
 	$(GO) test -run XXX -bench . -benchtime 200x ./audio/... ./app/store/ ./localhost/ 2>&1 | grep -E "^(Benchmark|ok|FAIL)"
 	$(GO) run ./cmd/switchboard-lab bench --app $(BIN)
+	@echo "The tray app (Xvfb, software GL), signed in and idle:"
+	$(GO) test -run XXX -bench Desktop -benchtime 1x ./ui/desktop/ 2>&1 | grep -E "^(Benchmark|ok|FAIL)"
+	@echo "Screen pop in the real app (50 calls, Dynamics search excluded):"
+	$(GO) test -run XXX -bench CRMScreenPop -benchtime 1x ./cmd/switchboard-lab/ 2>&1 | grep -E "^(Benchmark|ok|FAIL)"
 
 screenshots: build
 	SWITCHBOARD_SCREENSHOTS=$(CURDIR)/screenshots $(GO) test -count=1 -run Screenshots ./localhost/...

@@ -29,7 +29,7 @@ import (
 // D-Bus session with gnome-keyring (TestMain), a lab PBX, and the
 // switchboard binary started like an agent would.
 type desk struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	display string
 	bin     string
@@ -48,7 +48,7 @@ type desk struct {
 // dbus, gnome-keyring, xclip).
 var guiTools = []string{"Xvfb", "xdotool", "import", "dbus-monitor", "xclip"}
 
-func newDesk(t *testing.T) *desk {
+func newDesk(t testing.TB) *desk {
 	t.Helper()
 	if _, err := exec.LookPath("Xvfb"); err != nil {
 		t.Skip("Xvfb is not installed (Debian package xvfb): the GUI tests need an X server")
@@ -134,7 +134,7 @@ func newDesk(t *testing.T) *desk {
 }
 
 // startXvfb starts a virtual X server on a free display and returns it.
-func startXvfb(t *testing.T) string {
+func startXvfb(t testing.TB) string {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -167,7 +167,7 @@ var built struct {
 }
 
 // buildApp builds cmd/switchboard (or takes $SWITCHBOARD_BIN).
-func buildApp(t *testing.T) string {
+func buildApp(t testing.TB) string {
 	t.Helper()
 	if b := os.Getenv("SWITCHBOARD_BIN"); b != "" {
 		return b
@@ -436,7 +436,7 @@ type notifyWatch struct {
 	lines []string
 }
 
-func watchNotifications(t *testing.T, ctx context.Context) *notifyWatch {
+func watchNotifications(t testing.TB, ctx context.Context) *notifyWatch {
 	n := &notifyWatch{}
 	cmd := exec.CommandContext(ctx, "dbus-monitor", "--session", "interface='org.freedesktop.Notifications',member='Notify'")
 	out, err := cmd.StdoutPipe()

@@ -8,33 +8,38 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/app"
 )
 
-// measureIdle reports the signed-in app's CPU use over a quiet spell and
-// its resident memory (the figures `make bench` quotes). It asserts
-// nothing about time: an idle app should sit near 0 %.
+// measureIdle logs the signed-in app's CPU use over a quiet spell and
+// its resident memory. It asserts nothing about time: BenchmarkDesktopIdle
+// gives the figures to `make bench`.
 func measureIdle(t *testing.T, d *desk, p *proc) {
 	t.Helper()
 	time.Sleep(time.Second) // let the last redraws settle
-	const spell = 5 * time.Second
-	t0, err := cpuTicks(p.pid())
+	cpu, rss, err := idleFigures(p.pid(), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(spell)
-	t1, _ := cpuTicks(p.pid())
-	rss, _ := rssKB(p.pid())
-	// Clock ticks are 1/100 s on Linux (USER_HZ).
-	cpu := float64(t1-t0) / 100 / spell.Seconds() * 100
-	t.Logf("idle GUI: CPU %.2f %% over %s, RSS %.1f MB", cpu, spell, float64(rss)/1024)
-	if f := os.Getenv("SWITCHBOARD_BENCH_OUT"); f != "" {
-		line := "gui idle: cpu_pct=" + strconv.FormatFloat(cpu, 'f', 2, 64) + " rss_mb=" + strconv.FormatFloat(float64(rss)/1024, 'f', 1, 64) + "\n"
-		fh, err := os.OpenFile(f, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err == nil {
-			fh.WriteString(line)
-			fh.Close()
-		}
+	t.Logf("idle GUI: CPU %.2f %% over 5 s, RSS %.1f MB", cpu, rss)
+}
+
+// idleFigures is pid's CPU use over spell, as % of one core, and its
+// resident memory in MB at the end.
+func idleFigures(pid int, spell time.Duration) (cpu, rssMB float64, err error) {
+	t0, err := cpuTicks(pid)
+	if err != nil {
+		return 0, 0, err
 	}
+	time.Sleep(spell)
+	t1, err := cpuTicks(pid)
+	if err != nil {
+		return 0, 0, err
+	}
+	rss, err := rssKB(pid)
+	// Clock ticks are 1/100 s on Linux (USER_HZ).
+	return float64(t1-t0) / 100 / spell.Seconds() * 100, float64(rss) / 1024, err
 }
 
 func cpuTicks(pid int) (int64, error) {
@@ -62,4 +67,29 @@ func rssKB(pid int) (int64, error) {
 		}
 	}
 	return 0, nil
+}
+
+// BenchmarkDesktopIdle: the tray app signed in (from the keychain) and
+// doing nothing: CPU over ten seconds and resident memory, for `make
+// bench`. Run with -benchtime 1x.
+func BenchmarkDesktopIdle(b *testing.B) {
+	for range b.N {
+		d := newDesk(b)
+		d.writeConfig("1006")
+		if err := app.SavePassword(appConfig(d, "1006"), d.k.Password("1006")); err != nil {
+			b.Fatal(err)
+		}
+		p := d.start()
+		if _, err := d.k.WaitRegistered(d.ctx, "1006", 1); err != nil {
+			b.Fatalf("no sign-in from the keychain: %v", err)
+		}
+		time.Sleep(3 * time.Second) // the first windows drawn, the devices opened
+		cpu, rss, err := idleFigures(p.pid(), 10*time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(cpu, "idle-cpu-%")
+		b.ReportMetric(rss, "rss-MB")
+		_ = app.DeletePassword(appConfig(d, "1006"))
+	}
 }
