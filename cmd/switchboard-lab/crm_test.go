@@ -19,7 +19,7 @@ import (
 	"switchboard/app"
 	"switchboard/crm"
 	"switchboard/crm/cifhost"
-	"switchboard/crm/cifhost/cifbrowser"
+	"switchboard/crm/crmtest"
 	"switchboard/internal/lab"
 	"switchboard/localhost"
 	"switchboard/localhost/browsertest"
@@ -85,19 +85,8 @@ func newCRMRigLog(t testing.TB, preset func(*app.Config), onLine func(string)) *
 	}
 	t.Cleanup(func() { k.Close() })
 
-	cert, err := cifhost.NewTestCert(crmHost, "localhost", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := cifhost.New(cifhost.Options{TLS: cert.TLS, Hostname: crmHost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := host.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = host.Close() })
-	cifhost.LoadSample(host.Dataverse())
+	dyn := crmtest.StartHost(t, crmHost)
+	host := dyn.Host
 
 	// The app's log (debug level) is kept and shown when a test fails.
 	var logMu sync.Mutex
@@ -150,11 +139,7 @@ func newCRMRigLog(t testing.TB, preset func(*app.Config), onLine func(string)) *
 
 	b, err := browsertest.Start(context.Background(), browsertest.Options{
 		CACert: localhost.CACertPath(a.dataDir), Width: 1280, Height: 860, Logf: t.Logf, AllowLocalNetwork: true,
-		Flags: map[string]any{
-			// The real CIF library posts to the org's default port.
-			"host-rules":                          cifbrowser.MapHost(crmHost, host),
-			"ignore-certificate-errors-spki-list": cert.SPKI,
-		},
+		Flags: dyn.BrowserFlags(), // the real CIF library posts to the org's default port
 	})
 	if err != nil {
 		t.Fatal(err)

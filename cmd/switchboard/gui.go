@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -101,30 +99,11 @@ func runDesktop(ctx context.Context, g globals, args []string, primary *instance
 	}
 	defer be.Close()
 
-	cfg = be.Config()
-	tokenFile, err := localhost.DefaultTokenFile()
+	srv, err := startServer(ctx, g, be.Config(), widget, link, log)
 	if err != nil {
-		return err
-	}
-	srv, err := localhost.New(localhost.Options{
-		Addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Server.Port)),
-		DataDir:    g.dataDir,
-		TokenFile:  tokenFile,
-		CRMOrigins: cfg.CRM.URL,
-		Phone:      widget,
-		CRM:        link,
-		Logger:     log,
-		Version:    version,
-	})
-	if err != nil {
-		return err
-	}
-	link.setServer(srv)
-	if err := srv.Start(ctx); err != nil {
 		return err
 	}
 	defer srv.Close()
-	logURLs(srv, cfg, log)
 
 	exe, _ := os.Executable()
 	return desktop.Run(ctx, desktop.Options{

@@ -65,29 +65,11 @@ func runPhone(ctx context.Context, g globals, stdin io.Reader, log *slog.Logger)
 		}
 	}()
 
-	tokenFile, err := localhost.DefaultTokenFile()
+	srv, err := startServer(ctx, g, cfg, &widgetPhone{Phone: phone, st: st, sys: sys}, link, log)
 	if err != nil {
-		return err
-	}
-	srv, err := localhost.New(localhost.Options{
-		Addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Server.Port)),
-		DataDir:    g.dataDir,
-		TokenFile:  tokenFile,
-		CRMOrigins: cfg.CRM.URL,
-		Phone:      &widgetPhone{Phone: phone, st: st, sys: sys},
-		CRM:        link,
-		Logger:     log,
-		Version:    version,
-	})
-	if err != nil {
-		return err
-	}
-	link.setServer(srv)
-	if err := srv.Start(ctx); err != nil {
 		return err
 	}
 	defer srv.Close()
-	logURLs(srv, cfg, log)
 	<-ctx.Done()
 	log.Info("stopping")
 	return nil
@@ -116,15 +98,38 @@ func startCRM(ctx context.Context, cfg app.Config, st *store.Store, phone callSo
 	}, nil
 }
 
-// logURLs tells where the widget is, and what the Dynamics administrator
-// pastes into the channel provider.
-func logURLs(srv *localhost.Server, cfg app.Config, log *slog.Logger) {
+// startServer starts the local server for cfg, serving phone and the
+// Dynamics link, and logs where the widget is and what the Dynamics
+// administrator pastes into the channel provider.
+func startServer(ctx context.Context, g globals, cfg app.Config, phone localhost.Phone, link *crmLink, log *slog.Logger) (*localhost.Server, error) {
+	tokenFile, err := localhost.DefaultTokenFile()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := localhost.New(localhost.Options{
+		Addr:       net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Server.Port)),
+		DataDir:    g.dataDir,
+		TokenFile:  tokenFile,
+		CRMOrigins: cfg.CRM.URL,
+		Phone:      phone,
+		CRM:        link,
+		Logger:     log,
+		Version:    version,
+	})
+	if err != nil {
+		return nil, err
+	}
+	link.setServer(srv)
+	if err := srv.Start(ctx); err != nil {
+		return nil, err
+	}
 	log.Info("widget ready", "url", srv.URL())
 	for _, u := range cfg.CRM.URL {
 		if cu, err := srv.ChannelURL(u); err == nil {
 			log.Info("channel URL for Dynamics 365", "url", cu)
 		}
 	}
+	return srv, nil
 }
 
 // openLocal opens what both the headless and the desktop app keep on this

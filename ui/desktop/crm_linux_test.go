@@ -15,7 +15,7 @@ import (
 
 	"switchboard/app"
 	"switchboard/crm/cifhost"
-	"switchboard/crm/cifhost/cifbrowser"
+	"switchboard/crm/crmtest"
 	"switchboard/internal/lab"
 	"switchboard/localhost"
 	"switchboard/localhost/browsertest"
@@ -46,19 +46,7 @@ func TestDesktopDynamics(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = app.DeletePassword(appConfig(d, "1004")) })
 
-	cert, err := cifhost.NewTestCert(crmHost, "localhost", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	host, err := cifhost.New(cifhost.Options{TLS: cert.TLS, Hostname: crmHost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := host.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = host.Close() })
-	cifhost.LoadSample(host.Dataverse())
+	host := crmtest.StartHost(t, crmHost)
 	host.SetWidgetURL(fmt.Sprintf("https://localhost:%d/dyncrm?base={base}", d.port))
 
 	p := d.start()
@@ -69,10 +57,7 @@ func TestDesktopDynamics(t *testing.T) {
 
 	b, err := browsertest.Start(d.ctx, browsertest.Options{
 		CACert: localhost.CACertPath(filepath.Join(d.home, "data")), AllowLocalNetwork: true, Logf: t.Logf,
-		Flags: map[string]any{
-			"host-rules":                          cifbrowser.MapHost(crmHost, host),
-			"ignore-certificate-errors-spki-list": cert.SPKI,
-		},
+		Flags: host.BrowserFlags(),
 	})
 	if err != nil {
 		t.Fatal(err)
