@@ -138,7 +138,10 @@ func startApp(ctx context.Context, o labAppOptions) (*labApp, error) {
 		"XDG_CONFIG_HOME="+filepath.Join(a.dir, "config"),
 		"SWITCHBOARD_DATA_DIR="+a.dataDir,
 		"JACK_NO_START_SERVER=1",
-		"LANG=C.UTF-8",
+		// A named locale: under C.UTF-8 every command prints fyne's
+		// "Error parsing user locale C" (go-locale reads C.UTF-8 as the
+		// language "C"), which would only confuse the demo's reader.
+		"LANG=en_US.UTF-8",
 	)
 	a.env = append(a.env, o.extraEnv...)
 
