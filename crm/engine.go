@@ -208,6 +208,9 @@ type callState struct {
 	endedAt                        time.Time
 	searchWait                     chan struct{} // closed when a running search finishes
 	createTried, popTried, ensured bool
+	// recalled: brought back from the call log (Recall); activityRead:
+	// its activity has been read back from Dynamics (or found absent).
+	recalled, activityRead bool
 }
 
 // Engine holds every Dynamics rule: it observes call snapshots, decides
@@ -957,6 +960,16 @@ func (e *Engine) SaveActivity(ctx context.Context, callID string, ed ActivityEdi
 	st, err := e.call(callID)
 	if err != nil {
 		return err
+	}
+	// A past call's activity is edited over what Dynamics holds, never
+	// over blanks: read it first if Recall could not.
+	e.mu.Lock()
+	unread := st.recalled && !st.activityRead
+	e.mu.Unlock()
+	if unread {
+		if err := e.readActivity(ctx, st); err != nil {
+			return fmt.Errorf("save activity: reading the call's activity first: %w", err)
+		}
 	}
 	if ed.Regarding != nil {
 		if ed.Regarding.Entity != "opportunity" {

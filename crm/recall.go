@@ -35,9 +35,12 @@ func (e *Engine) Recall(ctx context.Context, c app.Call) (CallInfo, error) {
 		return CallInfo{}, err
 	}
 	e.mu.Lock()
-	fresh := !known && !st.activity
+	if !known {
+		st.recalled = true
+	}
+	unread := st.recalled && !st.activityRead
 	e.mu.Unlock()
-	if fresh {
+	if unread {
 		if err := e.readActivity(ctx, st); err != nil {
 			e.log.Info("could not read the call's activity from Dynamics", "call", c.ID, "err", err)
 		}
@@ -50,23 +53,27 @@ func (e *Engine) Recall(ctx context.Context, c app.Call) (CallInfo, error) {
 	return ci, nil
 }
 
-// readActivity fills a recalled call's activity from Dynamics.
+// readActivity fills a recalled call's activity from Dynamics, once.
 func (e *Engine) readActivity(ctx context.Context, st *callState) error {
 	e.mu.Lock()
 	id := StableID("phonecall", st.snap.ID)
 	q := st.snap.Quality
 	e.mu.Unlock()
 	row, err := e.lookup(ctx, "phonecall", id, "subject", "description", "statecode", "_regardingobjectid_value")
-	if err != nil || row == nil {
+	if err != nil {
 		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if st.activityRead {
+		return nil
+	}
+	st.activityRead = true
+	if row == nil || st.activity {
+		return nil // none in Dynamics; or the agent wrote meanwhile, and hers is newer
 	}
 	var state int
 	fmt.Sscan(jsonText(row["statecode"]), &state)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if st.activity {
-		return nil // the agent wrote meanwhile; hers is newer
-	}
 	st.activity, st.endQueued = true, true
 	st.completed = state == StateCompleted
 	st.subject = jsonText(row["subject"])

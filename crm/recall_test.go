@@ -124,3 +124,42 @@ func TestSubjectInOrgLanguage(t *testing.T) {
 		}
 	}
 }
+
+// A past call recalled while no Dynamics tab is connected cannot have
+// its activity edited over blanks: Save says why, and works once a tab is
+// back, keeping what Dynamics has.
+func TestRecallOfflineThenSave(t *testing.T) {
+	dir := t.TempDir()
+	dv := cifhost.NewDataverse(cifhost.DataverseOptions{})
+	cifhost.LoadSample(dv)
+	r := newRig(t, func(s *crm.Settings) { s.ActivityPage = false }, rigOpt{storeDir: dir, dv: dv})
+	c := r.newCall(app.Outbound, "13812345678")
+	c.answer()
+	subj := "Quote follow-up"
+	if err := r.eng.SaveActivity(t.Context(), c.c.ID, crm.ActivityEdit{Subject: &subj}); err != nil {
+		t.Fatal(err)
+	}
+	c.end()
+	r.settle()
+	r.close()
+
+	r2 := newRig(t, func(s *crm.Settings) { s.ActivityPage = false }, rigOpt{storeDir: dir, dv: dv})
+	r2.br.SetConnected(false)
+	ci, err := r2.eng.Recall(t.Context(), c.c)
+	if err != nil || ci.Matched || ci.SearchError == "" {
+		t.Fatalf("offline recall: %+v, %v", ci, err)
+	}
+	notes := "Sent the quote."
+	if err := r2.eng.SaveActivity(t.Context(), c.c.ID, crm.ActivityEdit{Description: &notes}); err == nil {
+		t.Fatal("saved a past call's activity without reading it")
+	}
+	r2.br.SetConnected(true)
+	if err := r2.eng.SaveActivity(t.Context(), c.c.ID, crm.ActivityEdit{Description: &notes}); err != nil {
+		t.Fatal(err)
+	}
+	r2.settle()
+	pc := c.phonecall()
+	if pc["subject"] != subj || !strings.HasPrefix(pc["description"].(string), notes) || pc["statecode"] != int64(1) {
+		t.Fatalf("after saving online: %v", pc)
+	}
+}

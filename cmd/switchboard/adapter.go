@@ -730,7 +730,8 @@ func (l *crmLink) SaveActivity(ctx context.Context, callID string, ed localhost.
 		Subject: ed.Subject, Description: ed.Description, Regarding: ref(ed.Regarding),
 		ClearRegarding: ed.ClearRegarding, Party: ref(ed.Party),
 	})
-	if err != nil && !errors.Is(err, crm.ErrUnknownCall) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if err != nil && !errors.Is(err, crm.ErrUnknownCall) && !errors.Is(err, crm.ErrNotConnected) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return &localhost.FieldError{Field: "activity", Message: err.Error()}
 	}
 	return crmError(err)
