@@ -201,16 +201,26 @@ func (s *Server) patchCRMSettings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (s *Server) crmCall(w http.ResponseWriter, r *http.Request) {
+// crmCallOf is the CRM and the call id of a /crm/calls/{id} request;
+// ok is false once it has answered the request itself.
+func (s *Server) crmCallOf(w http.ResponseWriter, r *http.Request) (CRM, string, bool) {
 	c, ok := s.crmOr404(w)
 	if !ok {
-		return
+		return nil, "", false
 	}
 	id, ok := callID(w, r)
+	return c, id, ok
+}
+
+func (s *Server) crmCall(w http.ResponseWriter, r *http.Request) {
+	c, id, ok := s.crmCallOf(w, r)
 	if !ok {
 		return
 	}
-	info, err := c.Call(r.Context(), id)
+	// A past call is recalled: its number searched, its activity read.
+	ctx, cancel := context.WithTimeout(r.Context(), apiTimeout)
+	defer cancel()
+	info, err := c.Call(ctx, id)
 	if err != nil {
 		s.crmError(w, r, err)
 		return
@@ -220,11 +230,7 @@ func (s *Server) crmCall(w http.ResponseWriter, r *http.Request) {
 
 // crmAction runs one of the call card's CRM actions.
 func (s *Server) crmAction(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.crmOr404(w)
-	if !ok {
-		return
-	}
-	id, ok := callID(w, r)
+	c, id, ok := s.crmCallOf(w, r)
 	if !ok {
 		return
 	}
@@ -279,11 +285,7 @@ func (s *Server) crmAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) saveActivity(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.crmOr404(w)
-	if !ok {
-		return
-	}
-	id, ok := callID(w, r)
+	c, id, ok := s.crmCallOf(w, r)
 	if !ok {
 		return
 	}
