@@ -191,7 +191,7 @@ func scenes() []scene {
 		{name: "zh-active", setup: func(f *fixture) { f.phone.put(activeCall("a1", "+8613800138000", "王小明", 75*time.Second)) }, wait: ".call-card.active"},
 		{name: "zh-call-log", act: click(`.nav-item[data-v="history"]`), wait: ".log-row"},
 		{name: "zh-settings", act: click(`.nav-item[data-v="settings"]`), wait: ".group"},
-		crmScenes[0], crmScenes[2], crmScenes[3], crmScenes[4], crmScenes[5],
+		crmScenes[0], crmScenes[2], crmScenes[3], crmScenes[4], crmScenes[5], crmScenes[6],
 	} {
 		if !s.zh && strings.HasPrefix(s.name, "crm-") {
 			s.name = "zh-" + s.name
