@@ -346,16 +346,17 @@ func newCRMLink(ctx context.Context, cfg app.Config, st *store.Store, phone call
 // record the agent chose, or the only match), so the call card, the
 // desktop notification and the call log show who is calling.
 func (l *crmLink) nameCall(ci crm.CallInfo) {
-	var name string
+	var rec *crm.Ref
 	switch {
 	case ci.Chosen != nil:
-		name = ci.Chosen.Name
+		rec = ci.Chosen
 	case len(ci.Matches) == 1:
-		name = ci.Matches[0].Name
+		rec = &ci.Matches[0].Ref
 	}
-	if name == "" {
-		return
+	if rec == nil || rec.Name == "" || (ci.Created != nil && ci.Created.ID == rec.ID) {
+		return // nobody yet, or the "Automatic New Contact <number>" we made: the number says more
 	}
+	name := rec.Name
 	l.mu.Lock()
 	if l.named[ci.CallID] == name {
 		l.mu.Unlock()
