@@ -59,24 +59,24 @@ func (u *UA) registerLoop(ctx context.Context) {
 	netFail, authFail := 0, 0
 	var tx *diago.RegisterTransaction
 	registered := false // whether the PBX may still hold a binding of ours
+	expiry := u.opts.Expiry
 	for ctx.Err() == nil {
 		u.setReg(RegStatus{State: RegRegistering})
 		var err error
+		u.setGranted(0)
 		tx, err = u.dg.RegisterTransaction(ctx, aor, diago.RegisterOptions{
 			Username:  u.opts.AuthID,
 			Password:  u.opts.Password,
 			ProxyHost: u.proxyHost,
-			Expiry:    u.opts.Expiry,
+			Expiry:    expiry,
 		})
 		if err == nil {
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			err = tx.Register(rctx)
-			cancel()
+			err = u.register(ctx, tx, &expiry)
 		}
 		if err == nil {
 			registered = true
 			netFail, authFail = 0, 0
-			err = u.keepRegistered(ctx, tx)
+			err = u.keepRegistered(ctx, tx, expiry)
 		}
 		if ctx.Err() != nil {
 			break // shutting down: not a failure to report
@@ -108,11 +108,36 @@ func (u *UA) registerLoop(ctx context.Context) {
 	u.setReg(RegStatus{State: RegUnregistered})
 }
 
+// register sends the first REGISTER of tx. A 423 (Interval Too Brief)
+// asks again at once, on the same Call-ID, for the PBX's Min-Expires, and
+// *expiry becomes it.
+func (u *UA) register(ctx context.Context, tx *diago.RegisterTransaction, expiry *time.Duration) error {
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := tx.Register(rctx)
+	var rr *diago.RegisterResponseError
+	if !errors.As(err, &rr) {
+		return err
+	}
+	least, ok := minExpires(rr.RegisterRes)
+	if !ok || least <= *expiry || least > 24*time.Hour {
+		return err
+	}
+	u.log.Info("the PBX wants a longer registration", "asked", *expiry, "min_expires", least)
+	*expiry = least
+	h := sip.ExpiresHeader(uint32(least / time.Second))
+	tx.Origin.ReplaceHeader(&h)
+	return tx.Register(rctx)
+}
+
 // keepRegistered refreshes before expiry and pings the PBX in between; it
 // returns when either fails.
-func (u *UA) keepRegistered(ctx context.Context, tx *diago.RegisterTransaction) error {
-	expiry := u.opts.Expiry
+func (u *UA) keepRegistered(ctx context.Context, tx *diago.RegisterTransaction, asked time.Duration) error {
+	expiry := u.lifetime(asked)
 	u.setReg(RegStatus{State: RegRegistered, Code: 200, Expires: expiry})
+	if expiry < asked {
+		u.log.Info("the PBX keeps the registration for less than asked; refreshing sooner", "asked", asked, "granted", expiry)
+	}
 	refresh := time.NewTimer(refreshAfter(expiry))
 	defer refresh.Stop()
 	ping := time.NewTicker(u.opts.Keepalive)
@@ -128,12 +153,44 @@ func (u *UA) keepRegistered(ctx context.Context, tx *diago.RegisterTransaction) 
 			if err != nil {
 				return err
 			}
+			expiry = u.lifetime(asked)
 			refresh.Reset(refreshAfter(expiry))
 		case <-ping.C:
 			if err := u.ping(ctx); err != nil {
 				return err
 			}
 		}
+	}
+}
+
+// lifetime is how long the registration lasts: what the PBX granted in
+// its last 200, never more than asked.
+func (u *UA) lifetime(asked time.Duration) time.Duration {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.granted > 0 && u.granted < asked {
+		return u.granted
+	}
+	return asked
+}
+
+func (u *UA) setGranted(d time.Duration) {
+	u.mu.Lock()
+	u.granted = d
+	u.mu.Unlock()
+}
+
+// noteRegister reads the lifetime a 200 to a REGISTER grants (not to
+// the final un-REGISTER, which asks for none).
+func (u *UA) noteRegister(req *sip.Request, res *sip.Response) {
+	if res.StatusCode != 200 {
+		return
+	}
+	if h := req.GetHeader("Expires"); h != nil && strings.TrimSpace(h.Value()) == "0" {
+		return
+	}
+	if d, ok := grantedExpiry(req, res); ok && d > 0 {
+		u.setGranted(d)
 	}
 }
 

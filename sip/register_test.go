@@ -232,3 +232,81 @@ func TestTLSUntrustedCertificate(t *testing.T) {
 	}
 	t.Logf("reason shown: %s", s.Reason)
 }
+
+// A PBX (or an SBC before it) that keeps registrations for less than we
+// ask: the UA refreshes in time for the lifetime granted, on every
+// transport, so the binding never lapses.
+func TestRegisterHonoursGrantedExpiry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	k, err := lab.StartKamailio(ctx, lab.KamailioOptions{MaxExpires: 6})
+	if err != nil {
+		t.Fatalf("starting Kamailio: %v", err)
+	}
+	t.Cleanup(func() { k.Close() })
+	for i, tr := range []string{"udp", "tcp", "tls"} {
+		t.Run(tr, func(t *testing.T) {
+			ext := []string{"1004", "1005", "1006"}[i]
+			w := newRegWatch()
+			newUA(t, k, tr, ext, k.Password(ext), w, nil) // asks for 300 s
+			st := w.wait(t, sip.RegRegistered, 10*time.Second)
+			if st.Expires != 6*time.Second {
+				t.Errorf("registered for %v, want the 6 s granted", st.Expires)
+			}
+			firstCSeq := 0
+			deadline := time.Now().Add(10 * time.Second) // over one lifetime and a half
+			for time.Now().Before(deadline) {
+				cs, err := k.Registered(ctx, ext)
+				if err != nil || len(cs) != 1 || cs[0].Expires <= 0 {
+					t.Fatalf("the binding lapsed: %+v, %v", cs, err)
+				}
+				if firstCSeq == 0 {
+					firstCSeq = cs[0].CSeq
+				}
+				time.Sleep(250 * time.Millisecond)
+			}
+			cs, _ := k.Registered(ctx, ext)
+			if len(cs) != 1 || cs[0].CSeq-firstCSeq < 2 {
+				t.Fatalf("refreshes in 10 s: CSeq %d -> %+v", firstCSeq, cs)
+			}
+		})
+	}
+}
+
+// 423 Interval Too Brief: the UA asks again, on the same Call-ID, for the
+// registrar's Min-Expires, and is registered.
+func TestRegisterIntervalTooBrief(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := lab.StartSipp(ctx, lab.SippOptions{Scenario: lab.ScenarioRegistrar423(120), Timeout: 25 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	w := newRegWatch()
+	ua, err := sip.New(sip.Options{
+		Server: s.Addr(), Transport: "udp", Domain: "127.0.0.1", Extension: "1001", Password: "pw1001",
+		Codecs: []string{"pcmu"}, Expiry: 30 * time.Second, Keepalive: time.Hour,
+		RetryMin: 200 * time.Millisecond, RetryMax: time.Second, AuthRetryMin: time.Second,
+		Logger: testLogger(), OnRegistration: w.on,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := w.wait(t, sip.RegRegistered, 10*time.Second)
+	if st.Expires != 120*time.Second {
+		t.Errorf("registered for %v, want the 120 s the registrar asked for", st.Expires)
+	}
+	cctx, ccancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer ccancel()
+	if err := ua.Close(cctx); err != nil {
+		t.Logf("close: %v", err)
+	}
+	res, err := s.Wait(ctx)
+	if err != nil || !res.Passed() {
+		t.Fatalf("the registrar scenario: %v\n%s", err, res.Summary())
+	}
+}

@@ -69,6 +69,9 @@ type UA struct {
 	mu    sync.Mutex
 	calls map[string]*Call
 	reg   RegStatus
+	// granted is the registration lifetime the PBX's last 200 to a
+	// REGISTER gave (0: it did not say).
+	granted time.Duration
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -267,7 +270,7 @@ func (u *UA) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating SIP client: %w", err)
 	}
-	tx := &requester{ua: sua}
+	tx := &requester{ua: sua, onRegister: u.noteRegister}
 	if u.opts.Transport == "udp" {
 		tx.laddr = &sip.Addr{IP: bindIP, Port: port}
 	}
@@ -433,6 +436,8 @@ func freePort(network string, ip net.IP) (int, error) {
 type requester struct {
 	ua    *sipgo.UserAgent
 	laddr *sip.Addr
+	// onRegister sees every response to a REGISTER (see regwatch.go).
+	onRegister func(*sip.Request, *sip.Response)
 }
 
 func (r *requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
@@ -452,7 +457,11 @@ func (r *requester) Request(ctx context.Context, req *sip.Request) (sip.ClientTr
 	if req.IsAck() {
 		return nil, r.ua.TransportLayer().WriteMsg(req)
 	}
-	return r.ua.TransactionLayer().Request(ctx, req)
+	tx, err := r.ua.TransactionLayer().Request(ctx, req)
+	if err != nil || req.Method != sip.REGISTER || r.onRegister == nil {
+		return tx, err
+	}
+	return watchRegister(tx, func(res *sip.Response) { r.onRegister(req, res) }), nil
 }
 
 // routeDestination is the host:port of the first URI in a Route value.

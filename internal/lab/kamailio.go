@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"database/sql"
@@ -57,6 +58,9 @@ type KamailioOptions struct {
 	NoPresence bool
 	// Debug is Kamailio's log level: 1 notice ... 3 debug. 0 means 2 (info).
 	Debug int
+	// MaxExpires caps the registration lifetime the registrar grants, in
+	// seconds, as PBXs and SBCs do (0 means 3600).
+	MaxExpires int
 	// Binary is the kamailio executable; empty means "kamailio" on PATH.
 	Binary string
 	// Logger receives lifecycle messages; nil means slog.Default().
@@ -200,7 +204,7 @@ func (k *Kamailio) prepare() error {
 		DBPath: dbPath, Domain: k.domain, Debug: k.debug, Aliases: aliases,
 		Port: k.port, TLSPort: k.tlsPort, ModulesDir: k.modules,
 		RPCSocket: k.rpcPath, CtlSocket: filepath.Join(k.dir, "kamailio.ctl"),
-		TLSConfig: tlsCfg, Presence: k.presence,
+		TLSConfig: tlsCfg, Presence: k.presence, MaxExpires: cmp.Or(k.opts.MaxExpires, 3600),
 	})
 	if err != nil {
 		return fmt.Errorf("lab: render kamailio.cfg: %w", err)

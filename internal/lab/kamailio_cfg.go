@@ -87,7 +87,7 @@ modparam("tm", "fr_inv_timer", 120000)
 modparam("rr", "enable_full_lr", 0)
 modparam("rr", "append_fromtag", 1)
 modparam("registrar", "method_filtering", 1)
-modparam("registrar", "max_expires", 3600)
+modparam("registrar", "max_expires", {{.MaxExpires}})
 modparam("registrar", "min_expires", 5)
 modparam("registrar", "max_contacts", 0)
 modparam("registrar", "received_avp", "$avp(RECEIVED)")
@@ -295,6 +295,7 @@ type kamailioCfgData struct {
 	ModulesDir                      string
 	RPCSocket, CtlSocket, TLSConfig string
 	Presence                        bool
+	MaxExpires                      int
 }
 
 func renderKamailioCfg(d kamailioCfgData) (string, error) {

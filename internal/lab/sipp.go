@@ -726,3 +726,66 @@ func ScenarioAnswer() string { return renderSippAnswer("answer", false) }
 // re-INVITE that must put the call on hold (a=sendonly or a=inactive,
 // answered recvonly) and one that must take it off hold.
 func ScenarioAnswerHoldResume() string { return renderSippAnswer("answer-hold-resume", true) }
+
+// ScenarioRegistrar423 is a server scenario: a registrar that answers the
+// first REGISTER with 423 Interval Too Brief and Min-Expires: minExpires,
+// requires the next REGISTER (same Call-ID) to ask for exactly that and
+// grants it, then takes one more REGISTER (a refresh or the final
+// un-REGISTER) with 200.
+func ScenarioRegistrar423(minExpires int) string {
+	return fmt.Sprintf(`<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="registrar-423">
+  <recv request="REGISTER"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 423 Interval Too Brief
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Min-Expires: %[1]d
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="REGISTER">
+    <action>
+      <ereg regexp="^[[:space:]]*%[1]d[[:space:]]*$" search_in="hdr" header="Expires:" check_it="true" assign_to="asked"/>
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      [last_Contact:];expires=%[1]d
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="REGISTER"/>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <timewait milliseconds="500"/>
+  <Reference variables="asked"/>
+</scenario>
+`, minExpires)
+}
