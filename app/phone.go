@@ -230,6 +230,65 @@ func (p *Phone) Calls() []Call {
 	return out
 }
 
+// postDialPause is how long after the answer (and after each further
+// comma) the extension digits wait: the far end's attendant needs a
+// moment to listen.
+const postDialPause = 2 * time.Second
+
+func validPostDial(post string) error {
+	if len(post) > 32 {
+		return fmt.Errorf("the extension after the number is too long")
+	}
+	for _, r := range post {
+		if !(r >= '0' && r <= '9' || r == '*' || r == '#' || r == ',') {
+			return fmt.Errorf("%q after the comma is not an extension (digits, * and # only)", post)
+		}
+	}
+	return nil
+}
+
+// postDial sends the extension digits of call id once it is answered.
+func (p *Phone) postDial(id, post string, sub *Subscription) {
+	defer sub.Close()
+	giveUp := time.NewTimer(3 * time.Minute)
+	defer giveUp.Stop()
+	for answered := false; !answered; {
+		select {
+		case ev, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			if ev.Type != EvCall || ev.Call == nil || ev.Call.ID != id {
+				continue
+			}
+			switch ev.Call.State {
+			case CallActive:
+				answered = true
+			case CallEnded:
+				return
+			}
+		case <-giveUp.C:
+			return
+		}
+	}
+	wait := postDialPause
+	for _, part := range strings.Split(post, ",") {
+		time.Sleep(wait) // a call that ends meanwhile refuses the digits below
+		wait = postDialPause
+		if part == "" {
+			continue // another comma: wait once more
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := p.SendDTMF(ctx, id, part)
+		cancel()
+		if err != nil {
+			p.log.Warn("could not send the extension", "call", id, "error", err)
+			return
+		}
+		p.log.Info("extension sent", "call", id, "digits", len(part))
+	}
+}
+
 // SetCallName names a call's remote party once something knows it (the
 // CRM record matched to the number): a live call's snapshot is published
 // again with the name, and the history row keeps it.
@@ -319,7 +378,9 @@ func (p *Phone) publish(c Call) {
 	p.bus.Publish(Event{Type: EvCall, Call: &c})
 }
 
-// Dial places a call to number.
+// Dial places a call to number. Digits after a comma are an extension
+// behind the callee's switchboard: they are sent as DTMF once the call is
+// answered ("+14255550100,123"; each further comma waits longer).
 func (p *Phone) Dial(ctx context.Context, number string) (Call, error) {
 	if p.ua == nil {
 		return Call{}, fmt.Errorf("%w: no PBX account is configured", ErrNotRegistered)
@@ -327,13 +388,27 @@ func (p *Phone) Dial(ctx context.Context, number string) (Call, error) {
 	if p.Registration().State != RegRegistered {
 		return Call{}, fmt.Errorf("%w (%s)", ErrNotRegistered, p.Registration().Error)
 	}
+	number, post, _ := strings.Cut(number, ",")
+	if err := validPostDial(post); err != nil {
+		return Call{}, err
+	}
 	// Dialling while a call is up holds it first, as a desk phone does.
 	if err := p.holdFocus(ctx); err != nil {
 		return Call{}, err
 	}
+	var answered *Subscription
+	if post != "" {
+		answered = p.bus.Subscribe(64) // before the call exists: its answer is not missed
+	}
 	sc, err := p.ua.Dial(ctx, number)
 	if err != nil {
+		if answered != nil {
+			answered.Close()
+		}
 		return Call{}, err
+	}
+	if answered != nil {
+		go p.postDial(sc.ID, post, answered)
 	}
 	l := &line{sc: sc, call: Call{
 		ID: sc.ID, Direction: Outbound, Number: sc.RemoteUser, State: CallDialing, Started: sc.Created,

@@ -733,3 +733,26 @@ func TestTLSAndSRTP(t *testing.T) {
 		t.Fatalf("a plain-RTP caller saw %q, want 488", ev.Param)
 	}
 }
+
+// An extension after the number ("1002,45", as the widget writes
+// "1002 x45") is dialled as DTMF once the callee answers; the call is to
+// the number alone. A bad extension is refused before anything is sent.
+func TestDialWithExtension(t *testing.T) {
+	r := newRig(t, rigOptions{codecs: []string{"pcmu"}})
+	bot := r.bot("1002", 800, nil, "auto")
+	ctx := ctxT(t, 60*time.Second)
+	if _, err := r.phone.Dial(ctx, "1002,4x"); err == nil {
+		t.Fatal("dialled with a bad extension")
+	}
+	c, err := r.phone.Dial(ctx, "1002,45")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Number != "1002" {
+		t.Errorf("the call is to %q, want 1002", c.Number)
+	}
+	r.waitCall("answer", state(app.CallActive))
+	if err := bot.WaitDTMF(ctx, "45"); err != nil {
+		t.Fatalf("the bot got %q: %v", bot.ReceivedDTMF(), err)
+	}
+}

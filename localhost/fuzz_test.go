@@ -2,11 +2,14 @@ package localhost
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/chromedp/chromedp"
 )
 
 func TestNormalizeNumber(t *testing.T) {
@@ -34,6 +37,20 @@ func TestNormalizeNumber(t *testing.T) {
 		{"@host", "", true},
 		{"1002\r\nVia: evil", "", true},
 		{strings.Repeat("1", 65), "", true},
+		// Extensions as CRM records hold them: dialled after the answer.
+		{"+1 (425) 555-0100 x123", "+14255550100,123", false},
+		{"+1 425 555 0100x123", "+14255550100,123", false},
+		{"+1 425 555 0100 ext. 123", "+14255550100,123", false},
+		{"+1 425 555 0100 Extension: 45", "+14255550100,45", false},
+		{"tel:+1-425-555-0100;ext=123", "+14255550100,123", false},
+		{"+14255550100,,123", "+14255550100,123", false},
+		{"+14255550100,123", "+14255550100,123", false},
+		{"010-6552 9988转123", "01065529988,123", false},
+		{"010 6552 9988 分机 8", "01065529988,8", false},
+		{"1-800-FLOWERS x12", "18003569377,12", false},
+		{"agentx12", "agentx12", false},
+		{"x123", "x123", false}, // a SIP user name
+		{"+1 425 555 0100 x" + strings.Repeat("1", 11), "", true},
 	}
 	for _, tt := range tests {
 		got, err := NormalizeNumber(tt.in)
@@ -47,7 +64,7 @@ func TestNormalizeNumber(t *testing.T) {
 // error or a short, single-line string of dialable characters that
 // normalises to itself.
 func FuzzNormalizeNumber(f *testing.F) {
-	for _, s := range []string{"+1 (555) 010-2030", "sip:a@b", "1-800-FLOWERS", "＋８６", "tel:", "a@b@c", "\x00", "٣٤٥"} {
+	for _, s := range []string{"+1 (555) 010-2030", "sip:a@b", "1-800-FLOWERS", "＋８６", "tel:", "a@b@c", "\x00", "٣٤٥", "+1 425 555 0100 x12", "010转1", "1,,,2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -58,7 +75,11 @@ func FuzzNormalizeNumber(f *testing.F) {
 		if out == "" || len(out) > 128 || !utf8.ValidString(out) {
 			t.Fatalf("%q → %q", in, out)
 		}
-		for _, r := range out {
+		number, ext, hasExt := strings.Cut(out, ",")
+		if hasExt && (ext == "" || strings.Trim(ext, "0123456789") != "" || strings.ContainsRune(number, '@')) {
+			t.Fatalf("%q → %q: a comma must lead the extension's digits", in, out)
+		}
+		for _, r := range number {
 			if r < 0x21 || r > 0x7e || strings.ContainsRune(`<>";,\`+"`"+`'`, r) {
 				t.Fatalf("%q → %q has %q", in, out, r)
 			}
@@ -182,6 +203,45 @@ func TestLangFromAccept(t *testing.T) {
 	} {
 		if got := langFromAccept(in); got != want {
 			t.Errorf("%q → %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestNumberRulesSameInWidget: the widget's copy of the number rules
+// (assets/static/js/number.js) gives what NormalizeNumber gives, so what
+// the agent sees in the dial field is what is dialled.
+func TestNumberRulesSameInWidget(t *testing.T) {
+	inputs := []string{
+		"1002", " +1 (555) 010-2030 ", "＋８６ １３８ ００１３ ８０００", "tel:+1-555-010-2030", "sip:alice@pbx.example.com",
+		"1-800-FLOWERS", "alice", "*97", "#31#1002", "+1 (425) 555-0100 x123", "+1 425 555 0100x123",
+		"+1 425 555 0100 ext. 123", "+1 425 555 0100 Extension: 45", "tel:+1-425-555-0100;ext=123", "+14255550100,,123",
+		"010-6552 9988转123", "010 6552 9988 分机 8", "1-800-FLOWERS x12", "agentx12", "x123", "1-800-FLOWERX12",
+		"+1 425 555 0100 x" + strings.Repeat("1", 11), "12+34", "",
+	}
+	f := browserFixture(t)
+	ctx := tab(t)
+	do(t, ctx, chromedp.Navigate(f.base+"/"), chromedp.WaitVisible(chromedp.CSS(".dialpad")))
+	in, _ := json.Marshal(inputs)
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => {
+		const main = document.querySelector('script[type="module"]').src;
+		import(new URL('number.js', main)).then((m) => { window.__numbers = ` + string(in) + `.map((s) => m.normalize(s)); });
+	})()`))
+	waitJS(t, ctx, `!!window.__numbers`)
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.__numbers)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []struct {
+		Value string `json:"value"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(raw), &got); err != nil || len(got) != len(inputs) {
+		t.Fatalf("widget results %s: %v", raw, err)
+	}
+	for i, s := range inputs {
+		want, err := NormalizeNumber(s)
+		if (err != nil) != (got[i].Error != "") || got[i].Value != want {
+			t.Errorf("%q: widget %+v, server %q %v", s, got[i], want, err)
 		}
 	}
 }

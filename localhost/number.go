@@ -8,14 +8,36 @@ import (
 
 const maxNumberLen = 64
 
+// maxExtension bounds the digits dialled after the answer.
+const maxExtension = 10
+
 // NormalizeNumber turns what an agent typed or pasted into something to
 // dial: "+1 (555) 010-2030" → "+15550102030", full-width digits from a
 // Chinese input method → ASCII, "tel:" prefixes dropped, vanity letters in
 // a phone number mapped to keypad digits ("1-800-FLOWERS"). A SIP address
 // (user@host) or a plain user name is kept as it is. The widget applies
 // the same rules as the agent types; this copy is the one that counts.
+//
+// An extension written after a phone number, as CRM records hold them
+// ("+1 425 555 0100 x123", "ext. 123", ";ext=123", ",,123", "转123",
+// "分机123"), is kept apart after a comma: "+14255550100,123" dials the
+// number and sends 123 as DTMF once the callee answers. (Read as letters
+// it would have dialled a different number.)
 func NormalizeNumber(in string) (string, error) {
 	s := strings.TrimSpace(foldWidth(in))
+	if base, ext := splitExtension(s); ext != "" {
+		if len(ext) > maxExtension {
+			return "", errors.New("the extension after the number is too long")
+		}
+		out, err := NormalizeNumber(base)
+		if err != nil {
+			return "", err
+		}
+		if strings.ContainsAny(out, "@,") || len(out)+1+len(ext) > maxNumberLen {
+			return "", errors.New("the number is too long")
+		}
+		return out + "," + ext, nil
+	}
 	if low := strings.ToLower(s); strings.HasPrefix(low, "tel:") {
 		s = strings.TrimSpace(s[4:])
 	} else if strings.HasPrefix(low, "sip:") || strings.HasPrefix(low, "sips:") {
@@ -61,6 +83,53 @@ func NormalizeNumber(in string) (string, error) {
 		return "", errors.New("the number is too long")
 	}
 	return out, nil
+}
+
+// extMarkers introduce an extension after a phone number, longest first.
+var extMarkers = []string{";ext=", ";ext", "extension", "ext", "x", "分机", "转", ","}
+
+// splitExtension takes a trailing extension off a phone number: the
+// number and the extension's digits, or s and "" when it has none. The
+// number must hold at least three digits, so a SIP user name such as
+// "agentx12" is left alone.
+func splitExtension(s string) (base, ext string) {
+	t := strings.TrimRight(s, " \t")
+	i := len(t)
+	for i > 0 && t[i-1] >= '0' && t[i-1] <= '9' {
+		i--
+	}
+	digits := t[i:]
+	if digits == "" || strings.ContainsRune(t, '@') {
+		return s, ""
+	}
+	head := strings.TrimRight(t[:i], " \t:.")
+	for _, m := range extMarkers {
+		if len(head) < len(m) || !strings.EqualFold(head[len(head)-len(m):], m) {
+			continue
+		}
+		rest := head[:len(head)-len(m)]
+		b := strings.TrimRight(rest, " \t,")
+		if b == "" || digitCount(b) < 3 {
+			return s, ""
+		}
+		// A bare "x" must follow a digit, a parenthesis or a space: in
+		// "1-800-FLOWERX12" it is part of the word.
+		if m == "x" && rest == b && !strings.ContainsAny(b[len(b)-1:], "0123456789)") {
+			return s, ""
+		}
+		return b, digits
+	}
+	return s, ""
+}
+
+func digitCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n++
+		}
+	}
+	return n
 }
 
 func sipAddress(s string) (string, error) {

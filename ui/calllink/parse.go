@@ -53,10 +53,24 @@ func Parse(link string) (string, error) {
 	case "tel", "callto":
 		// callto://1002 (Skype style) and tel://1002 (seen in the wild).
 		rest = strings.TrimPrefix(rest, "//")
-		// Parameters (;phone-context=, ;ext=) and anything after ? or #
-		// are not part of what the agent wants to dial.
+		// Parameters (;phone-context=) and anything after ? are not part
+		// of what the agent wants to dial, except an extension (RFC 3966
+		// ;ext=), which the phone sends as DTMF after the answer.
+		ext := ""
 		if j := strings.IndexAny(rest, ";?"); j >= 0 {
+			params := rest[j:]
+			if k := strings.IndexByte(params, '?'); k >= 0 {
+				params = params[:k]
+			}
+			for _, p := range strings.Split(params, ";") {
+				if k, v, ok := strings.Cut(p, "="); ok && strings.EqualFold(k, "ext") {
+					ext = v
+				}
+			}
 			rest = rest[:j]
+		}
+		if ext != "" && (len(ext) > 10 || strings.Trim(ext, "0123456789") != "") {
+			return "", fmt.Errorf("%s link: extension %q is not digits", scheme, ext)
 		}
 		rest = strings.TrimSuffix(rest, "/")
 		num, err := url.PathUnescape(rest)
@@ -74,6 +88,9 @@ func Parse(link string) (string, error) {
 		}
 		if !strings.ContainsAny(num, "0123456789") {
 			return "", fmt.Errorf("%s link: %q has no digits", scheme, num)
+		}
+		if ext != "" {
+			return num + "," + ext, nil
 		}
 		return num, nil
 	default: // sip, sips

@@ -13,7 +13,9 @@ func TestParse(t *testing.T) {
 		{in: "tel:1002", want: "1002"},
 		{in: "TEL:+1-555-0100", want: "+1-555-0100"},
 		{in: "tel:%2B49%2030%20901820", want: "+49 30 901820"},
-		{in: "tel:+1-201-555-0123;ext=42", want: "+1-201-555-0123"},
+		{in: "tel:+1-201-555-0123;ext=42", want: "+1-201-555-0123,42"}, // the extension follows the answer
+		{in: "tel:+1-201-555-0123;EXT=42?x=1", want: "+1-201-555-0123,42"},
+		{in: "tel:+1-201-555-0123;ext=4x", bad: true},
 		{in: "tel:863-1234;phone-context=+1-914-555", want: "863-1234"},
 		{in: "tel://1002", want: "1002"},
 		{in: "callto:1002", want: "1002"},

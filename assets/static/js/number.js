@@ -10,16 +10,50 @@ export function foldWidth(s) {
 
 /** What may stay in the dial field while typing or after a paste. */
 export function cleanTyped(s) {
-  return foldWidth(s).replace(/[^0-9A-Za-z+*#@._:~\-\s()/]/g, '');
+  return foldWidth(s).replace(/[^0-9A-Za-z+*#@._:~\-\s()/,;=转分机]/g, '');
+}
+
+// Markers of an extension after a phone number, longest first.
+const EXT_MARKERS = [';ext=', ';ext', 'extension', 'ext', 'x', '分机', '转', ','];
+const MAX_EXTENSION = 10;
+
+/**
+ * splitExtension takes a trailing extension ("x123", "ext. 123",
+ * ";ext=123", ",,123", "转123") off a phone number: [number, digits], or
+ * [s, ''] when there is none. The number needs three digits or more.
+ */
+export function splitExtension(s) {
+  const t = s.replace(/[ \t]+$/, '');
+  const m = /[0-9]+$/.exec(t);
+  if (!m || t.includes('@')) return [s, ''];
+  const head = t.slice(0, m.index).replace(/[ \t:.]+$/, '');
+  for (const mk of EXT_MARKERS) {
+    if (head.length < mk.length || head.slice(head.length - mk.length).toLowerCase() !== mk) continue;
+    const rest = head.slice(0, head.length - mk.length);
+    const base = rest.replace(/[ \t,]+$/, '');
+    if (!base || (base.match(/[0-9]/g) || []).length < 3) return [s, ''];
+    if (mk === 'x' && rest === base && !/[0-9)]$/.test(base)) return [s, ''];
+    return [base, m[0]];
+  }
+  return [s, ''];
 }
 
 /**
  * normalize returns {value} or {error: key} where key is an i18n key.
  * "+1 (555) 010-2030" → "+15550102030"; "1-800-FLOWERS" → "18003569377";
- * "alice@pbx.example" and "alice" stay as they are.
+ * "alice@pbx.example" and "alice" stay as they are; "+1 425 555 0100 x12"
+ * → "+14255550100,12" (the extension is sent as DTMF after the answer).
  */
 export function normalize(input) {
   let s = foldWidth(input).trim();
+  const [base, ext] = splitExtension(s);
+  if (ext) {
+    if (ext.length > MAX_EXTENSION) return { error: 'err.extTooLong' };
+    const r = normalize(base);
+    if (r.error) return r;
+    if (/[@,]/.test(r.value) || r.value.length + 1 + ext.length > 64) return { error: 'err.tooLong' };
+    return { value: r.value + ',' + ext };
+  }
   const low = s.toLowerCase();
   if (low.startsWith('tel:')) s = s.slice(4).trim();
   else if (low.startsWith('sip:') || low.startsWith('sips:')) s = s.slice(s.indexOf(':') + 1);
