@@ -224,7 +224,7 @@ func TestNumberRulesSameInWidget(t *testing.T) {
 	in, _ := json.Marshal(inputs)
 	do(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => {
 		const main = document.querySelector('script[type="module"]').src;
-		import(new URL('number.js', main)).then((m) => { window.__numbers = ` + string(in) + `.map((s) => m.normalize(s)); });
+		import(new URL('number.js', main)).then((m) => { window.__numbers = `+string(in)+`.map((s) => m.normalize(s)); });
 	})()`))
 	waitJS(t, ctx, `!!window.__numbers`)
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.__numbers)`))
