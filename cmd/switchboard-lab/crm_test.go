@@ -721,6 +721,16 @@ func TestCRMClickToActTabsAndOutbox(t *testing.T) {
 	if len(pc) != 1 || pc[0]["directioncode"] != true || pc[0]["statuscode"] != int64(2) {
 		t.Fatalf("outbound activity: %v (all: %v)", pc, r.dv.Records("phonecall"))
 	}
+	// A number with an extension, as CRM records hold them: the number is
+	// dialled, the extension follows the answer as DTMF.
+	r.host.Raise("onclicktoact", map[string]any{"value": numZhang + " ext. 7", "name": "telephone1", "format": "phone", "entityLogicalName": "contact"})
+	if err := bot.WaitDTMF(ctx, "7"); err != nil {
+		t.Fatalf("the extension after a clicked number: got %q: %v", bot.ReceivedDTMF(), err)
+	}
+	if err := bot.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.noCalls()
 	// The legacy click-to-act shape carries the number in field.value.
 	r.bot(numLi)
 	r.host.Raise("onclicktoact", map[string]any{"field": map[string]any{"value": numLi, "name": "telephone1"}})
