@@ -15,10 +15,8 @@ import (
 // acts on them from the call log. Editing an activity keeps what Dynamics
 // has; an unknown number is added as a contact.
 func TestRecallFromCallLog(t *testing.T) {
-	dir := t.TempDir()
-	dv := cifhost.NewDataverse(cifhost.DataverseOptions{})
-	cifhost.LoadSample(dv)
-	r := newRig(t, func(s *crm.Settings) { s.ActivityPage = false }, rigOpt{storeDir: dir, dv: dv})
+	o := lastingRig(t)
+	r := newRig(t, noPage, o)
 	c := r.newCall(app.Inbound, "13812345678")
 	c.wait("the search", func(ci crm.CallInfo) bool { return ci.Matched })
 	c.answer()
@@ -34,7 +32,7 @@ func TestRecallFromCallLog(t *testing.T) {
 	r.settle()
 	r.close()
 
-	r2 := newRig(t, func(s *crm.Settings) { s.ActivityPage = false }, rigOpt{storeDir: dir, dv: dv})
+	r2 := newRig(t, noPage, o) // the app started again on the same data
 	if _, ok := r2.eng.Info(c.c.ID); ok {
 		t.Fatal("a new engine knows the old call")
 	}
@@ -67,7 +65,7 @@ func TestRecallFromCallLog(t *testing.T) {
 		pc["_regardingobjectid_value"] != opps[0].ID || pc["statecode"] != int64(1) {
 		t.Fatalf("after the edit from the log: %v", pc)
 	}
-	if n := len(dv.Records("phonecall")); n != 1 {
+	if n := len(o.dv.Records("phonecall")); n != 1 {
 		t.Errorf("%d phonecalls, want 1", n)
 	}
 
@@ -85,12 +83,22 @@ func TestRecallFromCallLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	r2.settle()
-	rec, ok := dv.Record("contact", ref.ID)
+	rec, ok := o.dv.Record("contact", ref.ID)
 	if !ok || !strings.Contains(ref.Name, "15500001234") || rec["mobilephone"] == nil && rec["telephone1"] == nil {
 		t.Fatalf("added contact: %v %v", ref, rec)
 	}
 	waitFor(t, "the new contact's form", func() bool { return slices.Contains(opened(r2), "contact:"+ref.ID) })
 }
+
+// lastingRig is a store and a Dataverse that outlive one rig, for tests
+// that start the engine again on the same data.
+func lastingRig(t *testing.T) rigOpt {
+	dv := cifhost.NewDataverse(cifhost.DataverseOptions{})
+	cifhost.LoadSample(dv)
+	return rigOpt{storeDir: t.TempDir(), dv: dv}
+}
+
+func noPage(s *crm.Settings) { s.ActivityPage = false }
 
 func TestRecallUnknownID(t *testing.T) {
 	r := newRig(t, nil, rigOpt{})
@@ -101,7 +109,7 @@ func TestRecallUnknownID(t *testing.T) {
 
 // The default subject is written in the organisation's language.
 func TestSubjectInOrgLanguage(t *testing.T) {
-	r := newRig(t, func(s *crm.Settings) { s.ActivityPage = false }, rigOpt{lcid: 2052})
+	r := newRig(t, noPage, rigOpt{lcid: 2052})
 	c := r.newCall(app.Inbound, "13812345678")
 	c.wait("the search", func(ci crm.CallInfo) bool { return ci.Matched })
 	c.answer().end()
@@ -129,10 +137,8 @@ func TestSubjectInOrgLanguage(t *testing.T) {
 // its activity edited over blanks: Save says why, and works once a tab is
 // back, keeping what Dynamics has.
 func TestRecallOfflineThenSave(t *testing.T) {
-	dir := t.TempDir()
-	dv := cifhost.NewDataverse(cifhost.DataverseOptions{})
-	cifhost.LoadSample(dv)
-	r := newRig(t, func(s *crm.Settings) { s.ActivityPage = false }, rigOpt{storeDir: dir, dv: dv})
+	o := lastingRig(t)
+	r := newRig(t, noPage, o)
 	c := r.newCall(app.Outbound, "13812345678")
 	c.answer()
 	subj := "Quote follow-up"
@@ -143,7 +149,7 @@ func TestRecallOfflineThenSave(t *testing.T) {
 	r.settle()
 	r.close()
 
-	r2 := newRig(t, func(s *crm.Settings) { s.ActivityPage = false }, rigOpt{storeDir: dir, dv: dv})
+	r2 := newRig(t, noPage, o) // the app started again on the same data
 	r2.br.SetConnected(false)
 	ci, err := r2.eng.Recall(t.Context(), c.c)
 	if err != nil || ci.Matched || ci.SearchError == "" {
