@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,21 +94,22 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	// heartbeat every few seconds, so the fsync per commit costs nothing
 	// the agent can notice, and G2 asks that nothing be lost.
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)", busyTimeout.Milliseconds())
-	w, err := sql.Open("sqlite", opts.Path+"?"+common+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", opts.Path, err)
+	var s *Store
+	for attempt := 1; ; attempt++ {
+		var err error
+		s, err = openWriter(ctx, opts.Path, common, log)
+		if err == nil {
+			break
+		}
+		// Two starts racing on a new file: SQLite refuses, rather than
+		// waits, the second switch to WAL while the first is making it.
+		// The first finishes in milliseconds; try again.
+		if !isBusy(err) || attempt == 50 || ctx.Err() != nil {
+			return nil, err
+		}
+		time.Sleep(time.Duration(10+rand.IntN(40)) * time.Millisecond)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-
-	s := &Store{w: w, log: log, path: opts.Path}
-	if err := s.init(ctx); err != nil {
-		w.Close()
-		return nil, err
-	}
+	w := s.w
 
 	r, err := sql.Open("sqlite", opts.Path+"?"+common+"&_pragma=query_only(1)")
 	if err != nil {
@@ -123,6 +125,31 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.r = r
 	return s, nil
+}
+
+// openWriter opens the writing connection and brings the file up to date.
+func openWriter(ctx context.Context, path, common string, log *slog.Logger) (*Store, error) {
+	w, err := sql.Open("sqlite", path+"?"+common+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{w: w, log: log, path: path}
+	if err := s.init(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// isBusy reports SQLITE_BUSY (database is locked) from the driver.
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5
 }
 
 // prepareFile creates the directory and, for a new database, an empty
