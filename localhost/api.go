@@ -65,6 +65,18 @@ func (s *Server) getStatus(w http.ResponseWriter, r *http.Request) {
 
 // phoneError answers with the status that fits err.
 func (s *Server) phoneError(w http.ResponseWriter, r *http.Request, err error) {
+	if answerKnown(w, r, err, ErrNotRegistered, "not_registered", "the phone did not answer in time; try again") {
+		return
+	}
+	s.log.Error("phone error", "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "phone_error", err.Error())
+}
+
+// answerKnown answers the errors every route of the API shares: a bad
+// field, no such call, the wrong state, the route's own "not available
+// now" (unavailable, as code), a timeout (with timeoutMsg) and a client
+// that went away. It reports false for an error the route must answer.
+func answerKnown(w http.ResponseWriter, r *http.Request, err, unavailable error, code, timeoutMsg string) bool {
 	var fe *FieldError
 	switch {
 	case errors.As(err, &fe):
@@ -73,16 +85,16 @@ func (s *Server) phoneError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "call_not_found", err.Error())
 	case errors.Is(err, ErrInvalidState):
 		writeError(w, http.StatusConflict, "invalid_state", err.Error())
-	case errors.Is(err, ErrNotRegistered):
-		writeError(w, http.StatusServiceUnavailable, "not_registered", err.Error())
+	case errors.Is(err, unavailable):
+		writeError(w, http.StatusServiceUnavailable, code, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusGatewayTimeout, "timeout", "the phone did not answer in time; try again")
+		writeError(w, http.StatusGatewayTimeout, "timeout", timeoutMsg)
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
 	default:
-		s.log.Error("phone error", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "phone_error", err.Error())
+		return false
 	}
+	return true
 }
 
 func fieldError(w http.ResponseWriter, field, msg string) {

@@ -144,23 +144,11 @@ func (s *Server) crmOr404(w http.ResponseWriter) (CRM, bool) {
 
 // crmError answers with the status that fits err.
 func (s *Server) crmError(w http.ResponseWriter, r *http.Request, err error) {
-	var fe *FieldError
-	switch {
-	case errors.As(err, &fe):
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody{APIError{Code: "invalid_field", Message: fe.Message, Field: fe.Field}})
-	case errors.Is(err, ErrCallNotFound):
-		writeError(w, http.StatusNotFound, "call_not_found", err.Error())
-	case errors.Is(err, ErrInvalidState):
-		writeError(w, http.StatusConflict, "invalid_state", err.Error())
-	case errors.Is(err, ErrCRMOffline):
-		writeError(w, http.StatusServiceUnavailable, "crm_offline", err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		writeError(w, http.StatusGatewayTimeout, "timeout", "Dynamics 365 did not answer in time; try again")
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-	default:
-		s.log.Warn("CRM request failed", "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusBadGateway, "crm_error", err.Error())
+	if answerKnown(w, r, err, ErrCRMOffline, "crm_offline", "Dynamics 365 did not answer in time; try again") {
+		return
 	}
+	s.log.Warn("CRM request failed", "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusBadGateway, "crm_error", err.Error())
 }
 
 func (s *Server) getCRMSettings(w http.ResponseWriter, r *http.Request) {
