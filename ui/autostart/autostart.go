@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"switchboard/ui/calllink"
+	"switchboard/ui/internal/selfexe"
 )
 
 // Options say what starts at login and, for tests, where the entry goes.
@@ -28,19 +29,7 @@ const Label = "com.switchboard.softphone"
 // fileName of the Linux autostart entry.
 const fileName = "switchboard.desktop"
 
-func (o Options) exec() (string, error) {
-	if o.Exec != "" {
-		return o.Exec, nil
-	}
-	p, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("finding the switchboard executable: %w", err)
-	}
-	if r, err := filepath.EvalSymlinks(p); err == nil {
-		p = r
-	}
-	return p, nil
-}
+func (o Options) exec() (string, error) { return selfexe.Path(o.Exec) }
 
 // DesktopEntry is the XDG autostart entry (Desktop Application Autostart
 // Specification) that runs exe with args at login.

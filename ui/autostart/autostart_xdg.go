@@ -22,33 +22,8 @@ func (o Options) path() (string, error) {
 	return filepath.Join(dir, "autostart", fileName), nil
 }
 
-// Path is where the autostart entry lives.
-func Path(opts Options) (string, error) { return opts.path() }
-
-// Enable writes $XDG_CONFIG_HOME/autostart/switchboard.desktop.
-func Enable(opts Options) error {
-	exe, err := opts.exec()
-	if err != nil {
-		return err
-	}
-	p, err := opts.path()
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(p, []byte(DesktopEntry(exe, opts.Args)), 0o644)
-}
-
-// Disable removes the entry (missing is fine).
-func Disable(opts Options) error {
-	p, err := opts.path()
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing %s: %w", p, err)
-	}
-	return nil
-}
+// entryText is the content of the entry file.
+var entryText = DesktopEntry
 
 // Enabled reports whether the entry exists and is not switched off
 // (Hidden=true or X-GNOME-Autostart-enabled=false, as session managers'

@@ -3,9 +3,9 @@ package calllink
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
+
+	"switchboard/ui/internal/selfexe"
 )
 
 // Options say what to register and, for tests and installers, where.
@@ -27,19 +27,7 @@ const DesktopFileName = "switchboard.desktop"
 // application bundle, so the installer declares it (macOS).
 var ErrInstallerOwned = errors.New("on this system the installer declares the link handler")
 
-func (o Options) exec() (string, error) {
-	if o.Exec != "" {
-		return o.Exec, nil
-	}
-	p, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("finding the switchboard executable: %w", err)
-	}
-	if r, err := filepath.EvalSymlinks(p); err == nil {
-		p = r
-	}
-	return p, nil
-}
+func (o Options) exec() (string, error) { return selfexe.Path(o.Exec) }
 
 // DesktopEntry is the content of the Linux .desktop file for exe.
 func DesktopEntry(exe string) string {
