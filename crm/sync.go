@@ -109,16 +109,13 @@ func (e *Engine) round(ctx context.Context, kicked bool) time.Time {
 		for _, x := range superseded {
 			e.markDone(ctx, x.it.ID, map[string]string{"superseded": "a newer write of this activity"})
 		}
-		var timed []int64 // completions waiting for their time
 		completed := false
 		for _, x := range q {
 			if completed && x.it.Kind == kindComplete {
-				e.markDone(ctx, x.it.ID, map[string]string{"superseded": "completed earlier"})
-				continue
+				continue // retired when the activity was completed
 			}
 			if x.it.NextAt.After(now) && (!kicked || x.it.Kind == kindComplete) {
 				if x.it.Kind == kindComplete {
-					timed = append(timed, x.it.ID)
 					if x.it.NextAt.Before(next) {
 						next = x.it.NextAt
 					}
@@ -132,12 +129,15 @@ func (e *Engine) round(ctx context.Context, kicked bool) time.Time {
 			result, err := e.send(ctx, x)
 			if err == nil {
 				e.markDone(ctx, x.it.ID, result)
-				if x.job.Phonecall != nil && x.job.Phonecall.Complete {
-					// Completed now: the fallback completion is moot.
-					for _, id := range timed {
-						e.markDone(ctx, id, map[string]string{"superseded": "completed earlier"})
+				if x.job.Phonecall != nil && x.job.Phonecall.Complete && !completed {
+					// Completed now: the fallback completions are moot,
+					// wherever they stand in the queue.
+					for _, y := range q {
+						if y.it.Kind == kindComplete && y.it.ID != x.it.ID {
+							e.markDone(ctx, y.it.ID, map[string]string{"superseded": "completed earlier"})
+						}
 					}
-					timed, completed = nil, true
+					completed = true
 				}
 				continue
 			}
