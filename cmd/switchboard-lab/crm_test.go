@@ -419,6 +419,15 @@ func TestCRMMatchingAndScreenPop(t *testing.T) {
 
 	// Ringing: "13812345678" finds Zhang San stored as "+86 138-1234-5678"
 	// and "13812345678" (one record, not two), before anyone answers.
+	// The caller's name arriving from Dynamics updates the ringing card in
+	// place: its Answer button is never replaced under the agent's click.
+	r.js(tab.widget, `(() => {
+		window.answerSwaps = 0;
+		new MutationObserver((ms) => { for (const m of ms) for (const n of m.removedNodes) {
+			if (n.nodeType === 1 && (n.matches('.btn-answer') || n.querySelector('.btn-answer'))) window.answerSwaps++;
+		} }).observe(document.querySelector('.incoming-layer'), { childList: true, subtree: true });
+		return true;
+	})()`)
 	c := r.call(numZhang)
 	r.waitOpened(1, sampleRef("contact", "zhang"))
 	if st := r.liveCall(numZhang); st.State != app.CallIncoming {
@@ -438,6 +447,10 @@ func TestCRMMatchingAndScreenPop(t *testing.T) {
 		return false
 	})
 	r.js(tab.widget, `[...document.querySelectorAll('.incoming-card .crm-rec-name')].some(e => e.textContent === 'Zhang San')`)
+	r.js(tab.widget, `document.querySelector('.incoming-card .incoming-name').textContent === 'Zhang San'`)
+	if swaps, err := chromedp.Run(tab.widget, chromedp.Evaluate[int](`window.answerSwaps`)); err != nil || swaps != 0 {
+		t.Fatalf("the Answer button was rebuilt %d times while the call rang (%v)", swaps, err)
+	}
 	r.hangupBot(numZhang)
 
 	// "(186) 0000 3333" is Li Lei.

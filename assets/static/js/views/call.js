@@ -3,7 +3,7 @@
 import { h, icon, clear, avatar, fmtDuration, time } from '../ui.js';
 import { pretty } from '../number.js';
 import { keypad } from './dialpad.js';
-import { crmSection } from './crm.js';
+import { crmSection, crmSectionSig } from './crm.js';
 
 function title(c) {
   return c.name || pretty(c.number) || c.number;
@@ -108,7 +108,7 @@ export function createCallScreen(ctx) {
   function renderCRM(state) {
     const c = store.focused();
     const info = c ? store.crmInfo(c.id) : null;
-    const sig = JSON.stringify([c && c.id, info]);
+    const sig = crmSectionSig(c && c.id, info);
     if (sig === lastCRM) return;
     lastCRM = sig;
     clear(crmSlot);
@@ -189,66 +189,72 @@ export function createCallScreen(ctx) {
 export function createIncoming(ctx) {
   const { store, t, actions } = ctx;
   const el = h('div', { class: 'incoming-layer' });
-  let shownIds = '';
-  // Each card's Dynamics box is refreshed in place, so the Answer button
-  // is never rebuilt under the agent's click.
-  const crmSlots = new Map();
-  function crmSlot(c) {
+  // One card per ringing call, kept for as long as it rings. A card is
+  // updated in place (the caller's name arriving from Dynamics, a second
+  // call making this one "waiting", the Dynamics box) and never rebuilt,
+  // so Answer and Decline are never replaced under the agent's click.
+  const cards = new Map();
+
+  function makeCard(c) {
+    const who = h('div', { class: 'incoming-top' });
     const slot = h('div', { class: 'crm-slot' });
-    const info = store.crmInfo(c.id);
-    slot.dataset.sig = JSON.stringify(info);
-    const box = crmSection(ctx, c, info, { compact: true });
-    if (box) slot.append(box);
-    crmSlots.set(c.id, slot);
-    return slot;
+    const decline = h('button', { type: 'button', class: 'btn-decline', on: { click: () => actions.decline(c.id) } },
+      icon('hangup'), h('span', { text: t('in.decline') }));
+    const answerText = h('span');
+    const answer = h('button', { type: 'button', class: 'btn-answer', on: { click: () => actions.answer(c.id) } },
+      icon('phone'), answerText);
+    const card = h('div', {
+      class: 'incoming-card', role: 'alertdialog', 'aria-modal': 'false',
+      'aria-labelledby': 'in-' + c.id, 'aria-describedby': 'in-d-' + c.id,
+    }, who, slot, h('div', { class: 'incoming-actions' }, decline, answer));
+    return { card, who, slot, decline, answer, answerText, sig: '', crmSig: null };
   }
-  function render(state) {
-    const calls = state.calls.filter((c) => c.state === 'incoming');
-    for (const c of calls) {
-      const slot = crmSlots.get(c.id);
-      const sig = JSON.stringify(store.crmInfo(c.id));
-      if (slot && slot.dataset.sig !== sig) {
-        slot.dataset.sig = sig;
-        clear(slot);
-        const box = crmSection(ctx, c, store.crmInfo(c.id), { compact: true });
-        if (box) slot.append(box);
-      }
-    }
-    const ids = calls.map((c) => c.id).join(',') + '|' + calls.map((c) => c.name).join(',');
-    if (ids === shownIds) return;
-    const hadFocus = el.contains(document.activeElement);
-    shownIds = ids;
-    clear(el);
-    crmSlots.clear();
-    el.hidden = !calls.length;
-    const busy = state.calls.some((c) => c.state === 'active');
-    for (const c of calls) {
-      const answer = h('button', {
-        type: 'button', class: 'btn-answer', 'aria-label': t('in.answerName', { name: title(c) }),
-        on: { click: () => actions.answer(c.id) },
-      }, icon('phone'), h('span', { text: busy ? t('in.holdAnswer') : t('in.answer') }));
-      const card = h('div', {
-        class: 'incoming-card', role: 'alertdialog', 'aria-modal': 'false',
-        'aria-labelledby': 'in-' + c.id, 'aria-describedby': 'in-d-' + c.id,
-      },
-      h('div', { class: 'incoming-top' },
+
+  function fill(k, c, busy) {
+    const sig = JSON.stringify([c.name, c.number, !!c.waiting, busy]);
+    if (sig !== k.sig) {
+      k.sig = sig;
+      const name = title(c);
+      clear(k.who).append(
         h('div', { class: 'avatar-wrap pulse' }, avatar(c.name, c.number, 'lg')),
         h('div', { class: 'incoming-who' },
           h('div', { class: 'incoming-label', id: 'in-d-' + c.id },
             icon('incoming'), c.waiting || busy ? t('in.waiting') : t('in.title')),
-          h('div', { class: 'incoming-name', id: 'in-' + c.id, text: title(c) }),
-          c.name ? h('div', { class: 'incoming-number', text: pretty(c.number) }) : null)),
-      crmSlot(c),
-      h('div', { class: 'incoming-actions' },
-        h('button', {
-          type: 'button', class: 'btn-decline', 'aria-label': t('in.declineName', { name: title(c) }),
-          on: { click: () => actions.decline(c.id) },
-        }, icon('hangup'), h('span', { text: t('in.decline') })),
-        answer));
-      el.append(card);
+          h('div', { class: 'incoming-name', id: 'in-' + c.id, text: name }),
+          c.name ? h('div', { class: 'incoming-number', text: pretty(c.number) }) : ''));
+      k.answer.setAttribute('aria-label', t('in.answerName', { name }));
+      k.decline.setAttribute('aria-label', t('in.declineName', { name }));
+      k.answerText.textContent = busy ? t('in.holdAnswer') : t('in.answer');
     }
+    const info = store.crmInfo(c.id);
+    const crmSig = crmSectionSig(c.id, info);
+    if (crmSig !== k.crmSig) {
+      k.crmSig = crmSig;
+      clear(k.slot);
+      const box = crmSection(ctx, c, info, { compact: true });
+      if (box) k.slot.append(box);
+    }
+  }
+
+  function render(state) {
+    const calls = state.calls.filter((c) => c.state === 'incoming');
+    const live = new Set(calls.map((c) => c.id));
+    const hadFocus = el.contains(document.activeElement);
+    for (const [id, k] of cards) {
+      if (!live.has(id)) { k.card.remove(); cards.delete(id); }
+    }
+    const busy = state.calls.some((c) => c.state === 'active');
+    let added = false;
+    calls.forEach((c, i) => {
+      let k = cards.get(c.id);
+      if (!k) { k = makeCard(c); cards.set(c.id, k); added = true; }
+      fill(k, c, busy);
+      if (el.children[i] !== k.card) el.insertBefore(k.card, el.children[i] || null);
+    });
+    el.hidden = !calls.length;
     // Move focus to the newest Answer button only if the agent wasn't typing.
-    if (calls.length && (hadFocus || !isTyping())) el.querySelector('.btn-answer:last-of-type')?.focus({ preventScroll: true });
+    if (added && (hadFocus || !isTyping())) el.querySelector('.incoming-card:last-child .btn-answer')?.focus({ preventScroll: true });
+    else if (hadFocus && !el.contains(document.activeElement)) el.querySelector('.btn-answer')?.focus({ preventScroll: true });
   }
   return { el, update: render };
 }

@@ -32,6 +32,17 @@ function sameRef(a, b) {
 }
 
 /**
+ * What crmSection shows of a call's CRM state: the box is rebuilt only
+ * when this changes, not when the activity or the outbox moves on, so a
+ * button in it is not replaced under the agent's click for nothing.
+ */
+export function crmSectionSig(callId, info) {
+  if (!info) return JSON.stringify([callId]);
+  return JSON.stringify([callId, info.internal, info.numberError, info.searching, info.matched,
+    info.searchError, info.matches, info.chosen, info.offerAdd, info.created]);
+}
+
+/**
  * The caller's Dynamics record(s) under the call card. info is the
  * call's CRM state (package crm's CallInfo); null while unknown.
  */
