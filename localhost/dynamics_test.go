@@ -196,3 +196,22 @@ try {
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 func targetID(s string) target.ID { return target.ID(s) }
+
+// E1: the call log's Dynamics buttons follow the app's state as it comes
+// and changes, without a reload: a shorter extension plan makes "1004" an
+// external number with Dynamics actions of its own.
+func TestWidgetCallLogFollowsDynamicsSettings(t *testing.T) {
+	dyn := newFakeDynamics()
+	f := browserFixture(t, func(o *Options) { o.CRM = dyn })
+	f.phone.seedHistory()
+	ctx := tab(t)
+	do(t, ctx, chromedp.Navigate(f.base+"/"), chromedp.WaitVisible(chromedp.CSS(".dialpad")))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`.nav-item[data-v="history"]`)))
+	waitJS(t, ctx, `!!document.querySelector('.log-row[data-id="h10"] .log-crm') && !document.querySelector('.log-row[data-id="h9"] .log-crm')`)
+	if r := f.api("PATCH", "/api/v1/crm/settings", map[string]any{"extensionDigits": 3}); r.status != 200 {
+		t.Fatalf("settings: %d %s", r.status, r.body)
+	}
+	st, _ := dyn.Settings(context.Background())
+	f.s.PublishCRMSettings(st) // as the app does once its settings change
+	waitJS(t, ctx, `!!document.querySelector('.log-row[data-id="h9"] .log-crm')`)
+}

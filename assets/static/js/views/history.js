@@ -26,6 +26,15 @@ function dayStart(d) {
   return new Date(d.getFullYear(), d.getMonth(), d.getDate());
 }
 
+/**
+ * With Dynamics set up, the length up to which an all-digit number is an
+ * extension (not looked up in Dynamics); null without Dynamics.
+ */
+function crmExtDigits(state) {
+  if (!state.crmOrigins.length) return null;
+  return (state.crm.settings && state.crm.settings.extensionDigits) || 0;
+}
+
 export function createHistory(ctx) {
   const { store, t, api, actions, i18n } = ctx;
   let filter = 'all';
@@ -42,6 +51,8 @@ export function createHistory(ctx) {
   let detail = null;
   let detailSig = '';
   let detailErr = '';
+  // What the rows were drawn with: crmExtDigits when they were.
+  let rowsCRM = null;
 
   const searchInput = h('input', {
     type: 'search', class: 'search-input', placeholder: t('log.search'), 'aria-label': t('log.search'),
@@ -132,8 +143,8 @@ export function createHistory(ctx) {
     ].filter(Boolean).join(' · ');
     const callBack = () => actions.dial(r.number);
     // Dynamics actions for external numbers (an extension is not in it).
-    const extDigits = (store.state.crm.settings && store.state.crm.settings.extensionDigits) || 0;
-    const crmOn = store.state.crmOrigins.length > 0 && !(/^\d+$/.test(r.number) && r.number.length <= extDigits);
+    const extDigits = crmExtDigits(store.state);
+    const crmOn = extDigits !== null && !(/^\d+$/.test(r.number) && r.number.length <= extDigits);
     const li = h('li', {
       class: 'log-row' + (missed ? ' missed' : ''), tabindex: '0',
       'aria-label': `${t('dir.' + kind)}: ${name}, ${detail}`,
@@ -220,6 +231,7 @@ export function createHistory(ctx) {
   }
 
   function renderRows() {
+    rowsCRM = crmExtDigits(store.state);
     clear(list);
     let lastDay = '';
     const today = dayStart(new Date()).getTime();
@@ -252,6 +264,9 @@ export function createHistory(ctx) {
       }
     },
     update(state) {
+      // The rows gain (or lose) their Dynamics buttons when the app's
+      // state says Dynamics is set up, which may come after the rows.
+      if (crmExtDigits(state) !== rowsCRM && rows.length) renderRows();
       renderDetail();
       // A finished call appears at once if the log is on screen.
       if (state.historyRev !== loadedRev && el.offsetParent !== null && state.conn === 'open') {
