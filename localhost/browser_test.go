@@ -108,7 +108,7 @@ func tab(t testing.TB) context.Context {
 
 func do(t testing.TB, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	if err := browsertest.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
 }

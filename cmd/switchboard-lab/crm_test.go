@@ -269,7 +269,7 @@ func (r *crmRig) js(ctx context.Context, expr string) {
 
 func (r *crmRig) do(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	r.t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	if err := browsertest.Do(ctx, steps...); err != nil {
 		r.t.Fatal(err)
 	}
 }

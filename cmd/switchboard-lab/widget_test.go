@@ -83,7 +83,7 @@ func (r *widgetRig) tab() context.Context {
 
 func (r *widgetRig) do(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	r.t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	if err := browsertest.Do(ctx, steps...); err != nil {
 		r.t.Fatal(err)
 	}
 }

@@ -188,3 +188,29 @@ func (b *Browser) Close() {
 	b.allocCancel()
 	os.RemoveAll(b.dir)
 }
+
+// Do runs steps in order as chromedp.Do does, except that a step whose
+// node left the page between being found and being used (the widget drew
+// it again meanwhile) is run again on the new node, up to three times: a
+// person's click lands on whatever is under the pointer, the node a test
+// found a moment before may be gone.
+func Do(ctx context.Context, steps ...chromedp.Action[chromedp.Void]) error {
+	for _, st := range steps {
+		var err error
+		for range 3 {
+			if err = chromedp.Do(ctx, st); err == nil || !nodeGone(err) {
+				break
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nodeGone(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "Could not find node with given id") || strings.Contains(s, "Node is detached") ||
+		strings.Contains(s, "No node with given id")
+}
