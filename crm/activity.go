@@ -66,6 +66,9 @@ type PhoneCall struct {
 	// Regarding is the opportunity the call is about; nil means the
 	// party's record.
 	Regarding *Ref `json:"regarding,omitempty"`
+	// LCID is the organisation's language when the write was made: the
+	// quality line is written in it.
+	LCID int `json:"lcid,omitempty"`
 }
 
 // Outbound reports whether the agent placed the call.
@@ -76,6 +79,26 @@ func DefaultSubject(dir app.Direction, name, number string) string {
 	return SubjectIn(0, dir, name, number)
 }
 
+// orgLang is the language of the text the app writes into Dynamics, from
+// the organisation's Windows LCID (getEnvironment's orgLcid).
+type orgLang int
+
+const (
+	langEnglish orgLang = iota
+	langSimplified
+	langTraditional
+)
+
+func langOf(lcid int) orgLang {
+	switch lcid {
+	case 2052, 4100: // zh-CN, zh-SG
+		return langSimplified
+	case 1028, 3076, 5124: // zh-TW, zh-HK, zh-MO
+		return langTraditional
+	}
+	return langEnglish
+}
+
 // SubjectIn is the default subject in the organisation's language, given
 // as a Windows LCID (getEnvironment's orgLcid): Chinese for the Chinese
 // locales, English otherwise (and for 0, not known yet).
@@ -83,10 +106,10 @@ func SubjectIn(lcid int, dir app.Direction, name, number string) string {
 	who := strings.TrimSpace(name)
 	number = strings.TrimSpace(number)
 	open, close, from, to := " (", ")", "Call from ", "Call to "
-	switch lcid {
-	case 2052, 4100: // zh-CN, zh-SG
+	switch langOf(lcid) {
+	case langSimplified:
 		open, close, from, to = "（", "）", "来电：", "去电："
-	case 1028, 3076, 5124: // zh-TW, zh-HK, zh-MO
+	case langTraditional:
 		open, close, from, to = "（", "）", "來電：", "去電："
 	}
 	if who == "" {
@@ -100,14 +123,38 @@ func SubjectIn(lcid int, dir app.Direction, name, number string) string {
 	return truncUTF16(from+who, maxSubject)
 }
 
+// qualityFormats are the quality line in each language the app writes;
+// the part before the first verb is how a stored line is recognised.
+var qualityFormats = [...]string{
+	langEnglish:     "Quality: loss %.1f %%, jitter %.0f ms, MOS %.1f",
+	langSimplified:  "通话质量：丢包 %.1f %%，抖动 %.0f ms，MOS %.1f",
+	langTraditional: "通話品質：封包遺失 %.1f %%，抖動 %.0f ms，MOS %.1f",
+}
+
 // QualitySummary is the one-line call quality report appended to the
 // activity description, e.g. "Quality: loss 0.4 %, jitter 12 ms, MOS 4.2".
-func QualitySummary(q *app.Quality) string {
+func QualitySummary(q *app.Quality) string { return QualitySummaryIn(0, q) }
+
+// QualitySummaryIn is QualitySummary in the organisation's language (see
+// SubjectIn), e.g. "通话质量：丢包 0.4 %，抖动 12 ms，MOS 4.2".
+func QualitySummaryIn(lcid int, q *app.Quality) string {
 	if q == nil || !finite(q.LossPct) || !finite(q.JitterMs) || !finite(q.MOS) {
 		return ""
 	}
-	return fmt.Sprintf("Quality: loss %.1f %%, jitter %.0f ms, MOS %.1f",
+	return fmt.Sprintf(qualityFormats[langOf(lcid)],
 		math.Max(0, q.LossPct), math.Max(0, q.JitterMs), math.Max(0, q.MOS))
+}
+
+// isQualityLine reports whether line is a quality line the app wrote, in
+// any of its languages and with any figures.
+func isQualityLine(line string) bool {
+	for _, f := range qualityFormats {
+		head, _, _ := strings.Cut(f, "%")
+		if strings.HasPrefix(line, head) && strings.Contains(line, "MOS ") {
+			return true
+		}
+	}
+	return false
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
@@ -131,7 +178,7 @@ func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z")
 // FullDescription is the description column: the agent's notes, then the
 // quality line, within the column's 2 000 characters.
 func (p PhoneCall) FullDescription() string {
-	q := QualitySummary(p.Quality)
+	q := QualitySummaryIn(p.LCID, p.Quality)
 	notes := strings.TrimRight(p.Description, " \n\r\t")
 	if q == "" {
 		return truncUTF16(notes, maxDescription)

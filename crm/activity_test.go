@@ -27,6 +27,22 @@ func TestQualitySummaryAndDuration(t *testing.T) {
 	if QualitySummary(nil) != "" {
 		t.Error("no quality, no line")
 	}
+	// In the organisation's language, and recognised again when recalled.
+	q := &app.Quality{LossPct: 0.4, JitterMs: 12.3, MOS: 4.21}
+	for lcid, want := range map[int]string{
+		2052: "通话质量：丢包 0.4 %，抖动 12 ms，MOS 4.2",
+		3076: "通話品質：封包遺失 0.4 %，抖動 12 ms，MOS 4.2",
+		1031: "Quality: loss 0.4 %, jitter 12 ms, MOS 4.2",
+	} {
+		got := QualitySummaryIn(lcid, q)
+		if got != want {
+			t.Errorf("QualitySummaryIn(%d) = %q, want %q", lcid, got, want)
+		}
+		p := PhoneCall{Description: "Wants a quote", Quality: q, LCID: lcid}
+		if d := p.FullDescription(); d != "Wants a quote\n\n"+want || stripQuality(d) != "Wants a quote" {
+			t.Errorf("description in %d: %q", lcid, d)
+		}
+	}
 	t0 := time.Date(2025, 5, 8, 10, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		d    time.Duration

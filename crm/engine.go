@@ -602,7 +602,7 @@ func (st *callState) phonecall(lcid int) PhoneCall {
 		ID: StableID("phonecall", c.ID), Direction: c.Direction,
 		Number: c.Number, Subject: st.subject, Description: st.description,
 		Answered: !c.Answered.IsZero(), Quality: c.Quality,
-		Party: st.party(), Regarding: st.regarding,
+		Party: st.party(), Regarding: st.regarding, LCID: lcid,
 	}
 	if p.Subject == "" {
 		name := c.Name

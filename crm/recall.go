@@ -57,7 +57,6 @@ func (e *Engine) Recall(ctx context.Context, c app.Call) (CallInfo, error) {
 func (e *Engine) readActivity(ctx context.Context, st *callState) error {
 	e.mu.Lock()
 	id := StableID("phonecall", st.snap.ID)
-	q := st.snap.Quality
 	e.mu.Unlock()
 	row, err := e.lookup(ctx, "phonecall", id, "subject", "description", "statecode", "_regardingobjectid_value")
 	if err != nil {
@@ -77,7 +76,7 @@ func (e *Engine) readActivity(ctx context.Context, st *callState) error {
 	st.activity, st.endQueued = true, true
 	st.completed = state == StateCompleted
 	st.subject = jsonText(row["subject"])
-	st.description = stripQuality(jsonText(row["description"]), q)
+	st.description = stripQuality(jsonText(row["description"]))
 	if rid, err := NormalizeGUID(jsonText(row["_regardingobjectid_value"])); err == nil {
 		ent := jsonText(row["_regardingobjectid_value@Microsoft.Dynamics.CRM.lookuplogicalname"])
 		name := jsonText(row["_regardingobjectid_value@OData.Community.Display.V1.FormattedValue"])
@@ -93,18 +92,16 @@ func (e *Engine) readActivity(ctx context.Context, st *callState) error {
 
 // stripQuality takes the quality line the app appended off a stored
 // description, leaving the agent's notes (the line is written anew from
-// the call's measures).
-func stripQuality(desc string, q *app.Quality) string {
-	line := QualitySummary(q)
-	switch {
-	case line != "" && desc == line:
-		return ""
-	case line != "" && strings.HasSuffix(desc, "\n\n"+line):
-		return strings.TrimSuffix(desc, "\n\n"+line)
-	case strings.HasPrefix(desc, "Quality: loss ") && !strings.Contains(desc, "\n"):
-		return ""
+// the call's measures). The line may be in any language the app writes
+// and carry other figures than the call's (measured again since).
+func stripQuality(desc string) string {
+	if !strings.Contains(desc, "\n") {
+		if isQualityLine(desc) {
+			return ""
+		}
+		return desc
 	}
-	if i := strings.LastIndex(desc, "\n\nQuality: loss "); i >= 0 && !strings.Contains(desc[i+2:], "\n") {
+	if i := strings.LastIndex(desc, "\n\n"); i >= 0 && !strings.Contains(desc[i+2:], "\n") && isQualityLine(desc[i+2:]) {
 		return desc[:i]
 	}
 	return desc

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"testing"
 
-	"switchboard/app"
 	"switchboard/app/store"
 )
 
@@ -59,22 +58,20 @@ func TestSendOrder(t *testing.T) {
 }
 
 func TestStripQuality(t *testing.T) {
-	q := &app.Quality{LossPct: 0.4, JitterMs: 12, MOS: 4.2}
 	line := "Quality: loss 0.4 %, jitter 12 ms, MOS 4.2"
-	for _, c := range []struct {
-		desc string
-		q    *app.Quality
-		want string
-	}{
-		{"Notes\n\n" + line, q, "Notes"},
-		{line, q, ""},
-		{"Notes\n\nQuality: loss 1.0 %, jitter 3 ms, MOS 4.0", q, "Notes"}, // measured differently then
-		{"Notes\n\nQuality: loss 1.0 %, jitter 3 ms, MOS 4.0", nil, "Notes"},
-		{"Quality: loss is what we discussed\nmore", q, "Quality: loss is what we discussed\nmore"},
-		{"Notes only", q, "Notes only"},
-		{"", q, ""},
+	for _, c := range []struct{ desc, want string }{
+		{"Notes\n\n" + line, "Notes"},
+		{line, ""},
+		{"Notes\n\nQuality: loss 1.0 %, jitter 3 ms, MOS 4.0", "Notes"}, // measured differently then
+		{"Notes\n\n通话质量：丢包 0.4 %，抖动 12 ms，MOS 4.2", "Notes"},            // the org's language then
+		{"通話品質：封包遺失 0.4 %，抖動 12 ms，MOS 4.2", ""},
+		{"Quality: loss is what we discussed\nmore", "Quality: loss is what we discussed\nmore"},
+		{"Quality: loss is what we discussed", "Quality: loss is what we discussed"},
+		{"Notes\n\n通话质量很好", "Notes\n\n通话质量很好"},
+		{"Notes only", "Notes only"},
+		{"", ""},
 	} {
-		if got := stripQuality(c.desc, c.q); got != c.want {
+		if got := stripQuality(c.desc); got != c.want {
 			t.Errorf("stripQuality(%q) = %q, want %q", c.desc, got, c.want)
 		}
 	}
