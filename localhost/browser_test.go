@@ -2,7 +2,6 @@ package localhost
 
 import (
 	"context"
-
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
+	"switchboard/app"
 	"switchboard/localhost/browsertest"
 )
 
@@ -244,6 +245,35 @@ func TestWidgetIncomingAnswerAndCallLog(t *testing.T) {
 	do(t, ctx, chromedp.DoubleClick(chromedp.CSS(".log-row")))
 	waitFor(t, "call back", func() bool { _, ok := f.phone.callByNumber("+15550102030"); return ok })
 	do(t, ctx, chromedp.WaitVisible(chromedp.CSS(".callscreen .call-name")))
+}
+
+// A call event that arrives while the agent holds a call control down (the
+// caller's name from Dynamics, a remote hold) does not swallow the click:
+// the call screen is redrawn once the button is released.
+func TestWidgetClickSurvivesCallUpdate(t *testing.T) {
+	f := browserFixture(t)
+	c := activeCall("a1", "+15550102030", "", 20*time.Second)
+	f.phone.put(c)
+	ctx := tab(t)
+	do(t, ctx, chromedp.Navigate(f.base+"/"), chromedp.WaitVisible(chromedp.CSS(`.ctl[data-k="pause"]`)))
+	xy, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+		const r = document.querySelector('.ctl[data-k="pause"]').getBoundingClientRect();
+		return [r.x + r.width / 2, r.y + r.height / 2];
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, xy[0], xy[1], chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	c.Name = "Ada Lovelace"
+	f.phone.put(c)
+	time.Sleep(300 * time.Millisecond) // the event reaches the widget meanwhile
+	do(t, ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, xy[0], xy[1], chromedp.ButtonLeft, chromedp.ClickCount(1)))
+	waitFor(t, "the call held by the click", func() bool {
+		f.phone.mu.Lock()
+		defer f.phone.mu.Unlock()
+		return len(f.phone.calls) == 1 && f.phone.calls[0].State == app.CallHeld
+	})
+	waitJS(t, ctx, `document.querySelector('.call-name').textContent === 'Ada Lovelace' && document.querySelector('.ctl[data-k="pause"]').getAttribute('aria-pressed') === 'true'`)
 }
 
 // G3: a widget reload mid-call shows the call again, and the widget finds

@@ -117,8 +117,28 @@ export function createCallScreen(ctx) {
     crmSlot.hidden = !box;
   }
 
+  // A press on a control holds redrawing back until it is released: a
+  // call event arriving in between (the caller's name from Dynamics, a
+  // remote hold) would replace the button and the click would be lost.
+  let pressed = false;
+  let held = false;
+  el.addEventListener('pointerdown', () => { pressed = true; }, true);
+  const release = () => {
+    if (!pressed) return;
+    pressed = false;
+    // After the click this release makes has run.
+    setTimeout(() => { if (held) { held = false; render(store.state); } }, 0);
+  };
+  window.addEventListener('pointerup', release, true);
+  window.addEventListener('pointercancel', release, true);
+  window.addEventListener('blur', release); // released outside the page
+
   let lastSig = '';
   function render(state) {
+    if (pressed) {
+      held = true;
+      return;
+    }
     // The Dynamics box changes on its own (search, pick, add) without
     // rebuilding the controls the agent may be clicking.
     renderCRM(state);
