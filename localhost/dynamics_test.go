@@ -215,3 +215,55 @@ func TestWidgetCallLogFollowsDynamicsSettings(t *testing.T) {
 	f.s.PublishCRMSettings(st) // as the app does once its settings change
 	waitJS(t, ctx, `!!document.querySelector('.log-row[data-id="h9"] .log-crm')`)
 }
+
+// The settings page keeps what the agent is typing, where she is and
+// where she scrolled to while the app's state moves on: the Dynamics
+// writes waiting count changes and another widget changes a setting.
+func TestWidgetSettingsSurviveUpdates(t *testing.T) {
+	dyn := newFakeDynamics()
+	f := browserFixture(t, func(o *Options) { o.CRM = dyn })
+	ctx := tab(t)
+	do(t, ctx, chromedp.EmulateViewport(360, 720), chromedp.Navigate(f.base+"/"), chromedp.WaitVisible(chromedp.CSS(".dialpad")))
+	do(t, ctx, chromedp.Click(chromedp.CSS(`.nav-item[data-v="settings"]`)), chromedp.WaitVisible(chromedp.CSS("#crm-country")),
+		chromedp.ScrollIntoView(chromedp.CSS("#crm-country")))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector('#crm-country'); e.focus(); e.select(); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	top := func() float64 {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.querySelector('.settings-scroll').scrollTop`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	top0 := top()
+	if top0 == 0 {
+		t.Fatal("the Dynamics settings should be scrolled to in a 360×720 panel")
+	}
+	do(t, ctx, chromedp.KeyEvent("U"))
+	f.s.PublishCRMPending(2)
+	waitJS(t, ctx, `(document.querySelector('.crm-pending-row') || {}).textContent === '2 changes waiting for Dynamics 365'`)
+	if _, err := dyn.UpdateSettings(context.Background(), json.RawMessage(`{"autoExpand":false}`)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := dyn.Settings(context.Background())
+	f.s.PublishCRMSettings(st)
+	time.Sleep(200 * time.Millisecond) // the settings reach the widget meanwhile
+	do(t, ctx, chromedp.KeyEvent("S"))
+	waitJS(t, ctx, `document.activeElement && document.activeElement.id === 'crm-country' && document.activeElement.value === 'US'`)
+	if got := top(); got != top0 {
+		t.Errorf("scrolled from %v to %v", top0, got)
+	}
+	// Leaving the field saves it; the other change shows then.
+	do(t, ctx, chromedp.KeyEvent("\t"))
+	waitFor(t, "the country saved", func() bool {
+		st, _ := dyn.Settings(context.Background())
+		return st.DefaultCountry == "US"
+	})
+	waitJS(t, ctx, `document.querySelector('#crm-expand').checked === false && document.querySelector('#crm-country').value === 'US'`)
+	f.s.PublishCRMPending(0)
+	waitJS(t, ctx, `!document.querySelector('.crm-pending-row')`)
+	if got := top(); got != top0 {
+		t.Errorf("scrolled from %v to %v after the redraw", top0, got)
+	}
+}

@@ -364,7 +364,7 @@ export function createActivity(ctx) {
 }
 
 /** The Dynamics 365 group of the settings page. */
-export function crmSettingsGroup(ctx, s, save, pending) {
+export function crmSettingsGroup(ctx, s, save) {
   const { t } = ctx;
   if (!s) return null;
   const seg = (key, opts, label) => h('div', { class: 'segmented', role: 'radiogroup', 'aria-label': label, data: { key } },
@@ -410,7 +410,6 @@ export function crmSettingsGroup(ctx, s, save, pending) {
   });
   return h('div', { class: 'group crm-settings' },
     h('h3', { class: 'group-title' }, t('crm.settings')),
-    pending > 0 ? h('div', { class: 'crm-pending-row', role: 'status' }, icon('refresh'), t('crm.pendingLong', { n: pending })) : null,
     h('h4', { class: 'sub-title', text: t('crm.set.match') }),
     row(t('crm.set.matchMode'), '', seg('matchMode', [['exact', t('crm.set.exact')], ['last_digits', t('crm.set.lastDigits')]], t('crm.set.matchMode'))),
     s.matchMode === 'last_digits' ? row(t('crm.set.matchDigits'), 'crm-digits', number('crm-digits', 'matchDigits', 4, 15)) : null,

@@ -38,6 +38,7 @@ export function createSettings(ctx) {
       return false;
     } finally {
       busy = false;
+      if (deferred) render(store.state);
     }
   }
 
@@ -135,15 +136,55 @@ export function createSettings(ctx) {
   }
 
   const body = h('div', { class: 'settings-body' });
+  const scroller = h('div', { class: 'settings-scroll' }, body);
   const el = h('section', { class: 'settings', 'aria-label': t('set.title') },
     h('div', { class: 'panel-head' }, h('h2', { class: 'panel-title' }, t('set.title')), status),
-    h('div', { class: 'settings-scroll' }, body));
+    scroller);
+
+  // The Dynamics writes still waiting, updated in place as they go.
+  const pendingRow = h('div', { class: 'crm-pending-row', role: 'status' });
+  function renderPending(state) {
+    const n = state.crm.pending || 0;
+    const group = body.querySelector('.crm-settings');
+    if (!group || n <= 0) {
+      pendingRow.remove();
+      return;
+    }
+    clear(pendingRow).append(icon('refresh'), h('span', { text: t('crm.pendingLong', { n }) }));
+    if (!pendingRow.isConnected) group.querySelector('.group-title').after(pendingRow);
+  }
+
+  // While the agent types in a field, a redraw (another widget or the tray
+  // changing a setting) waits until she leaves it: it would replace the
+  // field and what she typed.
+  let typing = false;
+  let deferred = false;
+  body.addEventListener('input', (e) => {
+    if (e.target.tagName === 'INPUT' && ['text', 'number', 'search'].includes(e.target.type)) typing = true;
+  });
+  body.addEventListener('focusout', () => {
+    typing = false;
+    // (A save under way redraws when it is done.)
+    if (deferred) setTimeout(() => { if (!busy) { deferred = false; render(store.state); } }, 0);
+  });
 
   let lastSig = '';
   function render(state) {
-    const sig = JSON.stringify([state.settings, devices, state.version, state.registration && state.registration.account, state.registration && state.registration.server, state.crm.settings, state.crm.pending]);
-    if (sig === lastSig) return;
+    const sig = JSON.stringify([state.settings, devices, state.version, state.registration && state.registration.account, state.registration && state.registration.server, state.crm.settings]);
+    if (sig === lastSig) {
+      renderPending(state);
+      return;
+    }
+    if (typing) {
+      deferred = true;
+      return;
+    }
+    deferred = false;
     lastSig = sig;
+    // The same field keeps the focus and the page its scroll.
+    const a = document.activeElement;
+    const focusId = a && body.contains(a) ? a.id : '';
+    const top = scroller.scrollTop;
     clear(body);
     body.append(
       h('div', { class: 'group' },
@@ -155,13 +196,16 @@ export function createSettings(ctx) {
       h('div', { class: 'group' },
         h('h3', { class: 'group-title', text: t('set.calls') }),
         sw('auto-answer', !!state.settings.autoAnswer, (on) => save({ autoAnswer: on }), t('set.autoAnswer'), t('set.autoAnswerDesc'))),
-      crmSettingsGroup(ctx, state.crm.settings, saveCRM, state.crm.pending),
+      crmSettingsGroup(ctx, state.crm.settings, saveCRM),
       h('div', { class: 'group' },
         h('h3', { class: 'group-title', text: t('set.language') }),
         langPicker()),
       h('div', { class: 'group' },
         h('h3', { class: 'group-title', text: t('set.about') }),
         about(state)));
+    renderPending(state);
+    scroller.scrollTop = top;
+    if (focusId) document.getElementById(focusId)?.focus({ preventScroll: true });
   }
 
   async function loadDevices() {
