@@ -120,12 +120,19 @@ export function createCallScreen(ctx) {
   // A press on a control holds redrawing back until it is released: a
   // call event arriving in between (the caller's name from Dynamics, a
   // remote hold) would replace the button and the click would be lost.
+  // Held back for two seconds at most, should the release never come.
   let pressed = false;
   let held = false;
-  el.addEventListener('pointerdown', () => { pressed = true; }, true);
+  let pressTimer = null;
+  el.addEventListener('pointerdown', () => {
+    pressed = true;
+    clearTimeout(pressTimer);
+    pressTimer = setTimeout(release, 2000);
+  }, true);
   const release = () => {
     if (!pressed) return;
     pressed = false;
+    clearTimeout(pressTimer);
     // After the click this release makes has run.
     setTimeout(() => { if (held) { held = false; render(store.state); } }, 0);
   };
