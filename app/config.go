@@ -14,6 +14,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"switchboard/crm/crmconf"
+	"switchboard/internal/atomicfile"
 )
 
 // Config is the TOML file an administrator presets (and the agent's own
@@ -183,11 +184,7 @@ func SaveConfig(path string, cfg Config) error {
 	if err := toml.NewEncoder(&sb).Encode(cfg); err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(sb.String()), 0o600); err != nil {
-		return fmt.Errorf("writing config: %w", err)
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, []byte(sb.String()), 0o600)
 }
 
 // Validate checks every field a person could get wrong and says which.

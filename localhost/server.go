@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"switchboard/assets"
+	"switchboard/internal/atomicfile"
 )
 
 // DefaultPort is where the widget lives unless [server] port says otherwise.
@@ -287,7 +288,7 @@ func (s *Server) writeTokenFile() error {
 		return fmt.Errorf("creating the token file's directory: %w", err)
 	}
 	b, _ := json.Marshal(tokenFile{URL: fmt.Sprintf("https://127.0.0.1:%d", s.port), Token: s.token, PID: os.Getpid()})
-	if err := writeFileAtomic(s.opts.TokenFile, b, 0o600); err != nil {
+	if err := atomicfile.Write(s.opts.TokenFile, b, 0o600); err != nil {
 		return fmt.Errorf("writing the API token file: %w", err)
 	}
 	return nil

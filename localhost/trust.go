@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"switchboard/internal/atomicfile"
 )
 
 // TrustOptions says which trust stores `switchboard cert install |
@@ -157,7 +159,7 @@ func linuxSystem(ctx context.Context, o TrustOptions, op trustOp, caPEM []byte) 
 			st.Detail = "needs administrator rights: run `sudo switchboard cert install`"
 			return st, fmt.Errorf("system store: %w", err)
 		}
-		if err := writeFileAtomic(dst, caPEM, 0o644); err != nil {
+		if err := atomicfile.Write(dst, caPEM, 0o644); err != nil {
 			st.Detail = "needs administrator rights: run `sudo switchboard cert install`"
 			return st, fmt.Errorf("system store: %w", err)
 		}

@@ -1,10 +1,7 @@
 package autostart
 
 import (
-	"fmt"
 	"html"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"switchboard/ui/calllink"
@@ -89,19 +86,4 @@ func RunValue(exe string, args []string) string {
 		parts = append(parts, `"`+strings.ReplaceAll(a, `"`, `\"`)+`"`)
 	}
 	return strings.Join(parts, " ")
-}
-
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

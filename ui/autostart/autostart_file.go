@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+
+	"switchboard/internal/atomicfile"
 )
 
 // Path is where the entry file lives: the XDG autostart entry, or the
@@ -24,7 +27,10 @@ func Enable(opts Options) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(p, []byte(entryText(exe, opts.Args)), 0o644)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", filepath.Dir(p), err)
+	}
+	return atomicfile.Write(p, []byte(entryText(exe, opts.Args)), 0o644)
 }
 
 // Disable removes the entry file (missing is fine).

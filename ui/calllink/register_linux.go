@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"switchboard/internal/atomicfile"
 )
 
 func (o Options) dataHome() (string, error) {
@@ -62,7 +64,7 @@ func Register(ctx context.Context, opts Options) error {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, DesktopFileName)
-	if err := writeFileAtomic(path, []byte(DesktopEntry(exe)), 0o644); err != nil {
+	if err := atomicfile.Write(path, []byte(DesktopEntry(exe)), 0o644); err != nil {
 		return err
 	}
 	env, err := opts.xdgEnv()
@@ -129,18 +131,6 @@ func run(ctx context.Context, env []string, name string, args ...string) error {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
-}
-
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, perm); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }
