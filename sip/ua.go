@@ -299,6 +299,13 @@ func (u *UA) Start(ctx context.Context) error {
 		stopServe()
 		return fmt.Errorf("listening for SIP on %s: %w", bindIP, err)
 	}
+	if u.opts.Transport == "udp" {
+		if err := waitUDPListener(sua, tx.laddr.String()); err != nil {
+			cancel()
+			stopServe()
+			return err
+		}
+	}
 	go func() {
 		defer close(u.done)
 		defer stopServe()
@@ -402,6 +409,23 @@ func (u *UA) inspect(next sipgo.RequestHandler) sipgo.RequestHandler {
 			}
 		}
 		next(req, tx)
+	}
+}
+
+// waitUDPListener returns once sipgo's transport knows our UDP listener.
+// diago reports the network ready just before sipgo adds the socket to its
+// pool, so a REGISTER sent in that gap would try to bind the same port
+// again and fail with "address already in use".
+func waitUDPListener(sua *sipgo.UserAgent, laddr string) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if _, err := sua.TransportLayer().GetConnection("udp", laddr); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("listening for SIP on %s: the socket did not come up", laddr)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
