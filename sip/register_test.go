@@ -46,6 +46,23 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 }
 
+// settle returns the first outcome of a registration attempt: registered
+// or failed (wait, by contrast, sits through failures and retries).
+func (w *regWatch) settle(t *testing.T, d time.Duration) sip.RegStatus {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case s := <-w.ch:
+			if s.State == sip.RegRegistered || s.State == sip.RegFailed {
+				return s
+			}
+		case <-deadline:
+			t.Fatalf("registration neither succeeded nor failed within %v", d)
+		}
+	}
+}
+
 func startKamailio(t *testing.T) *lab.Kamailio {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
